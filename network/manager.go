@@ -1,0 +1,239 @@
+// Package network gives pod sandboxes their network: a pinned network
+// namespace per pod, configured through CNI (libcni and the standard
+// plugins), with the pod's IPs, host ports and DNS settings.
+package network
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	cnitypes "github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// DefaultIfName is the pod's interface name, as Kubernetes expects.
+const DefaultIfName = "eth0"
+
+// Options configure a Manager.
+type Options struct {
+	ConfDir  string   // CNI config dir; the first config in it is the pod network
+	BinDirs  []string // where CNI plugin binaries live
+	CacheDir string   // libcni's result cache (volatile state)
+	NetNSDir string   // where pod network namespaces are pinned
+	Timeout  time.Duration
+}
+
+// Manager sets pods' networks up and tears them down.
+type Manager struct {
+	opts Options
+	cni  *libcni.CNIConfig
+
+	mu      sync.Mutex // guards the cached config below
+	cached  *libcni.NetworkConfigList
+	cacheOf fileStamp
+}
+
+type fileStamp struct {
+	path    string
+	modTime time.Time
+	size    int64
+}
+
+// Pod is what CNI needs to know of a pod.
+type Pod struct {
+	ID           string // sandbox ID (K8S_POD_INFRA_CONTAINER_ID)
+	Name         string
+	Namespace    string
+	UID          string
+	NetNS        string
+	PortMappings []*runtime.PortMapping
+	DNS          *runtime.DNSConfig
+}
+
+// Result is the outcome of a pod's network set-up.
+type Result struct {
+	IPs []string // the pod's IPs, first one primary
+}
+
+// New returns a Manager. It does not require a CNI config to exist yet:
+// Status reports that until one appears.
+func New(o Options) *Manager {
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.NetNSDir == "" {
+		o.NetNSDir = "/var/run/netns"
+	}
+	return &Manager{
+		opts: o,
+		cni:  libcni.NewCNIConfigWithCacheDir(o.BinDirs, o.CacheDir, nil),
+	}
+}
+
+// Status returns nil when a pod network is configured, else why not.
+func (m *Manager) Status() error {
+	_, err := m.network()
+	return err
+}
+
+// network returns the current pod network config, re-reading the config
+// dir so that a config written after start-up is picked up without a
+// restart. The parsed config is cached while its file is unchanged.
+func (m *Manager) network() (*libcni.NetworkConfigList, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	first, _ := firstConfFile(m.opts.ConfDir)
+	if m.cached != nil && first == m.cacheOf.path && m.cacheOf.unchanged() {
+		return m.cached, nil
+	}
+	list, path, err := loadDefaultNetwork(m.opts.ConfDir)
+	if err != nil {
+		m.cached = nil
+		return nil, err
+	}
+	m.cached, m.cacheOf = list, stampOf(path)
+	return list, nil
+}
+
+func stampOf(path string) fileStamp {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{path: path, modTime: st.ModTime(), size: st.Size()}
+}
+
+func (f fileStamp) unchanged() bool {
+	now := stampOf(f.path)
+	return now.path != "" && now.modTime.Equal(f.modTime) && now.size == f.size
+}
+
+// firstConfFile returns the config file that would be loaded first.
+func firstConfFile(dir string) (string, error) {
+	files, err := libcni.ConfFiles(dir, []string{".conf", ".conflist", ".json"})
+	if err != nil || len(files) == 0 {
+		return "", err
+	}
+	sort.Strings(files)
+	return files[0], nil
+}
+
+// Setup runs CNI ADD for the pod and returns its IPs. When it fails, the
+// caller must still call Teardown: a failed ADD may have allocated an IP.
+func (m *Manager) Setup(ctx context.Context, pod Pod) (Result, error) {
+	list, err := m.network()
+	if err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	res, err := m.cni.AddNetworkList(ctx, list, runtimeConf(pod))
+	if err != nil {
+		return Result{}, fmt.Errorf("CNI ADD on network %q for pod %s: %w", list.Name, pod.ID, err)
+	}
+	return parseResult(res)
+}
+
+// Teardown runs CNI DEL for the pod. It uses the config the pod was set up
+// with (libcni's cache) when there is one, so a changed config dir does not
+// strand the pod's IP. It is idempotent.
+func (m *Manager) Teardown(ctx context.Context, pod Pod) error {
+	rt := runtimeConf(pod)
+	list, err := m.network()
+	if cachedBytes, _, cerr := m.cachedConfig(list, rt); cerr == nil && cachedBytes != nil {
+		if cl, perr := libcni.ConfListFromBytes(cachedBytes); perr == nil {
+			list, err = cl, nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("CNI DEL for pod %s: %w", pod.ID, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	if err := m.cni.DelNetworkList(ctx, list, rt); err != nil {
+		if strings.Contains(err.Error(), "no such file or directory") {
+			return nil
+		}
+		return fmt.Errorf("CNI DEL on network %q for pod %s: %w", list.Name, pod.ID, err)
+	}
+	return nil
+}
+
+func (m *Manager) cachedConfig(list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) ([]byte, *libcni.RuntimeConf, error) {
+	if list == nil {
+		// Without a current config, find the cached attachment by ID.
+		atts, err := m.cni.GetCachedAttachments(rt.ContainerID)
+		if err != nil || len(atts) == 0 {
+			return nil, nil, fmt.Errorf("no cached CNI attachment for %s", rt.ContainerID)
+		}
+		return atts[0].Config, nil, nil
+	}
+	return m.cni.GetNetworkListCachedConfig(list, rt)
+}
+
+func runtimeConf(pod Pod) *libcni.RuntimeConf {
+	rt := &libcni.RuntimeConf{
+		ContainerID: pod.ID,
+		NetNS:       pod.NetNS,
+		IfName:      DefaultIfName,
+		Args: [][2]string{
+			{"IgnoreUnknown", "1"},
+			{"K8S_POD_NAMESPACE", pod.Namespace},
+			{"K8S_POD_NAME", pod.Name},
+			{"K8S_POD_INFRA_CONTAINER_ID", pod.ID},
+			{"K8S_POD_UID", pod.UID},
+		},
+		CapabilityArgs: map[string]interface{}{},
+	}
+	var ports []map[string]interface{}
+	for _, p := range pod.PortMappings {
+		if p.GetHostPort() <= 0 {
+			continue
+		}
+		pm := map[string]interface{}{
+			"hostPort":      p.GetHostPort(),
+			"containerPort": p.GetContainerPort(),
+			"protocol":      strings.ToLower(p.GetProtocol().String()),
+		}
+		if p.GetHostIp() != "" {
+			pm["hostIP"] = p.GetHostIp()
+		}
+		ports = append(ports, pm)
+	}
+	if len(ports) > 0 {
+		rt.CapabilityArgs["portMappings"] = ports
+	}
+	if d := pod.DNS; d != nil {
+		rt.CapabilityArgs["dns"] = map[string]interface{}{
+			"servers":  d.GetServers(),
+			"searches": d.GetSearches(),
+			"options":  d.GetOptions(),
+		}
+	}
+	return rt
+}
+
+func parseResult(res cnitypes.Result) (Result, error) {
+	r, err := current.NewResultFromResult(res)
+	if err != nil {
+		return Result{}, fmt.Errorf("convert CNI result: %w", err)
+	}
+	var out Result
+	for _, ip := range r.IPs {
+		if ip.Interface != nil && *ip.Interface >= 0 && *ip.Interface < len(r.Interfaces) && r.Interfaces[*ip.Interface].Name != DefaultIfName {
+			continue
+		}
+		out.IPs = append(out.IPs, ip.Address.IP.String())
+	}
+	if len(out.IPs) == 0 {
+		return out, fmt.Errorf("CNI result has no IP on %s", DefaultIfName)
+	}
+	return out, nil
+}

@@ -1,0 +1,44 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/containerd/containerd/pkg/netns"
+)
+
+// NewNetNS creates a network namespace and pins it with a bind mount in the
+// manager's netns dir. The returned path is what CNI and the pod's
+// containers use.
+func (m *Manager) NewNetNS() (string, error) {
+	if err := os.MkdirAll(m.opts.NetNSDir, 0o755); err != nil {
+		return "", fmt.Errorf("create netns dir: %w", err)
+	}
+	ns, err := netns.NewNetNS(m.opts.NetNSDir)
+	if err != nil {
+		return "", fmt.Errorf("create netns: %w", err)
+	}
+	return ns.GetPath(), nil
+}
+
+// RemoveNetNS unmounts and deletes a pinned network namespace. It is
+// idempotent: a path that is already gone is not an error.
+func RemoveNetNS(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := netns.LoadNetNS(path).Remove(); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove netns %s: %w", path, err)
+	}
+	return nil
+}
+
+// NetNSExists reports whether path is still a pinned network namespace.
+func NetNSExists(path string) bool {
+	if path == "" {
+		return false
+	}
+	closed, err := netns.LoadNetNS(path).Closed()
+	return err == nil && !closed
+}

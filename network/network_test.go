@@ -1,0 +1,153 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cnins "github.com/containernetworking/plugins/pkg/ns"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// testNetwork writes a bridge network of the test's own and returns a
+// Manager on it. Name, bridge and subnet are this package's own.
+func testNetwork(t *testing.T) (*Manager, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := WriteBridgeConfig(filepath.Join(dir, "net.d"), "podshim-nettest", "cni-pnt0", "10.93.0.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Options{
+		ConfDir:  filepath.Join(dir, "net.d"),
+		BinDirs:  []string{"/usr/lib/cni", "/opt/cni/bin"},
+		CacheDir: filepath.Join(dir, "cache"),
+		NetNSDir: filepath.Join(dir, "netns"),
+	})
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "cni-pnt0").Run() })
+	return m, dir
+}
+
+func TestStatusFollowsConfigDir(t *testing.T) {
+	dir := t.TempDir()
+	m := New(Options{ConfDir: dir, BinDirs: []string{"/usr/lib/cni"}, CacheDir: filepath.Join(dir, "cache")})
+	if err := m.Status(); err == nil || !strings.Contains(err.Error(), "no CNI network config") {
+		t.Fatalf("Status with empty conf dir = %v, want not-ready error", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "05-bad.conflist"), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Status(); err == nil {
+		t.Fatal("Status with only a broken config = nil, want error")
+	}
+	if _, err := WriteBridgeConfig(dir, "later", "cni-later0", "10.94.0.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Status(); err != nil {
+		t.Fatalf("Status after a valid config appeared = %v, want ready", err)
+	}
+	list, err := m.network()
+	if err != nil || list.Name != "later" {
+		t.Fatalf("network() = %v, %v; want the valid config named later", list, err)
+	}
+}
+
+func TestSetupTeardownLeavesNothing(t *testing.T) {
+	m, dir := testNetwork(t)
+	ctx := context.Background()
+	nsPath, err := m.NewNetNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer RemoveNetNS(nsPath)
+	if !NetNSExists(nsPath) {
+		t.Fatalf("netns %s not pinned", nsPath)
+	}
+	pod := Pod{ID: "abc123", Name: "web", Namespace: "default", UID: "uid-1", NetNS: nsPath,
+		PortMappings: []*runtime.PortMapping{{Protocol: runtime.Protocol_TCP, ContainerPort: 8080, HostPort: 18089, HostIp: "127.0.0.1"}}}
+	res, err := m.Setup(ctx, pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := net.ParseIP(res.IPs[0])
+	if ip == nil || !strings.HasPrefix(ip.String(), "10.93.0.") {
+		t.Fatalf("pod IP = %v, want one in 10.93.0.0/24", res.IPs)
+	}
+	// The host reaches a listener inside the pod's netns at the pod IP.
+	var ln net.Listener
+	err = cnins.WithNetNSPath(nsPath, func(cnins.NetNS) error {
+		var err error
+		ln, err = net.Listen("tcp", ":8080")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprint(c, "hello from the pod")
+			c.Close()
+		}
+	}()
+	got := dialRead(t, net.JoinHostPort(ip.String(), "8080"))
+	if got != "hello from the pod" {
+		t.Fatalf("read %q from pod IP", got)
+	}
+	if out, _ := exec.Command("iptables-save", "-t", "nat").CombinedOutput(); !strings.Contains(string(out), "18089") {
+		t.Fatalf("no hostPort rule for 18089 after ADD:\n%s", out)
+	}
+	ipFile := filepath.Join("/var/lib/cni/networks/podshim-nettest", ip.String())
+	if _, err := os.Stat(ipFile); err != nil {
+		t.Fatalf("host-local reservation %s missing after ADD: %v", ipFile, err)
+	}
+
+	if err := m.Teardown(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Teardown(ctx, pod); err != nil {
+		t.Fatalf("second Teardown = %v, want idempotent", err)
+	}
+	if _, err := os.Stat(ipFile); !os.IsNotExist(err) {
+		t.Fatalf("IP reservation %s still there after DEL (err=%v)", ipFile, err)
+	}
+	if err := RemoveNetNS(nsPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveNetNS(nsPath); err != nil {
+		t.Fatalf("second RemoveNetNS = %v, want idempotent", err)
+	}
+	if NetNSExists(nsPath) {
+		t.Fatal("netns still pinned after remove")
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "netns"))
+	if len(entries) != 0 {
+		t.Fatalf("netns dir not empty: %v", entries)
+	}
+	out, _ := exec.Command("iptables-save", "-t", "nat").CombinedOutput()
+	if strings.Contains(string(out), "abc123") || strings.Contains(string(out), "18089") {
+		t.Fatalf("iptables rules of the pod remain after DEL:\n%s", out)
+	}
+}
+
+func dialRead(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 100)
+	n, _ := c.Read(buf)
+	return string(buf[:n])
+}
