@@ -1,0 +1,115 @@
+// Package logs writes container output in the CRI log format that kubelet
+// and `crictl logs` read:
+//
+//	<RFC3339Nano timestamp> <stdout|stderr> <P|F> <content>
+//
+// F marks the last chunk of a line, P a chunk of a line longer than the
+// maximum line size, continued by the next record.
+package logs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Stream names as they appear in the log.
+const (
+	Stdout = "stdout"
+	Stderr = "stderr"
+)
+
+// DefaultMaxLineSize is the longest chunk written as one record; longer
+// lines are split into P records (containerd's CRI uses the same size).
+const DefaultMaxLineSize = 16 * 1024
+
+// File is one container's log file, shared by its stdout and stderr
+// copiers. Records are written whole under a lock, so the two streams never
+// interleave inside a record. Reopen swaps the file (kubelet rotates logs
+// by renaming the file and calling ReopenContainerLog).
+type File struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	buf  []byte
+	now  func() time.Time
+}
+
+// Open opens (creating it and its directory if needed) the log file at path
+// for appending.
+func Open(path string) (*File, error) {
+	f, err := openAppend(path)
+	if err != nil {
+		return nil, err
+	}
+	return &File{path: path, f: f, now: time.Now}, nil
+}
+
+func openAppend(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create log dir for %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open log file: %w", err)
+	}
+	return f, nil
+}
+
+// Path is the file's path.
+func (l *File) Path() string { return l.path }
+
+// Reopen closes the current file and opens the path again, creating a new
+// file if the old one was moved away.
+func (l *File) Reopen() error {
+	f, err := openAppend(l.path)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	old := l.f
+	l.f = f
+	l.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// Close closes the file. Later writes are dropped.
+func (l *File) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// WriteRecord writes one CRI log record for stream; partial marks a chunk
+// that the next record continues. content must not contain a newline.
+func (l *File) WriteRecord(stream string, partial bool, content []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	tag := " F "
+	if partial {
+		tag = " P "
+	}
+	b := l.buf[:0]
+	b = l.now().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, ' ')
+	b = append(b, stream...)
+	b = append(b, tag...)
+	b = append(b, content...)
+	b = append(b, '\n')
+	l.buf = b
+	_, err := l.f.Write(b)
+	return err
+}

@@ -1,0 +1,113 @@
+package logs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func fixedClock() func() time.Time {
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 123456789, time.UTC)
+	return func() time.Time { return t0 }
+}
+
+func TestCopyFormatsAndSplits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pod", "c", "0.log")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.now = fixedClock()
+	long := strings.Repeat("x", 20)
+	input := "hello\n\nworld " + long + "\ntail-without-a-newline"
+	var teed strings.Builder
+	if err := Copy(f, Stdout, strings.NewReader(input), 16, func(b []byte) { teed.Write(b) }); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	got, _ := os.ReadFile(path)
+	ts := "2026-11-23T08:00:00.123456789Z"
+	want := strings.Join([]string{
+		ts + " stdout F hello",
+		ts + " stdout F ",
+		ts + " stdout P world xxxxxxxxxx",
+		ts + " stdout F xxxxxxxxxx",
+		ts + " stdout P tail-without-a-n",
+		ts + " stdout F ewline",
+	}, "\n") + "\n"
+	if string(got) != want {
+		t.Fatalf("log =\n%s\nwant\n%s", got, want)
+	}
+	if teed.String() != input {
+		t.Fatalf("tee got %q, want the raw input", teed.String())
+	}
+}
+
+func TestReopenAfterRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.WriteRecord(Stderr, false, []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WriteRecord(Stderr, false, []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	cur, _ := os.ReadFile(path)
+	if !strings.HasSuffix(string(old), " stderr F before\n") || strings.Contains(string(old), "after") {
+		t.Fatalf("rotated file = %q", old)
+	}
+	if !strings.HasSuffix(string(cur), " stderr F after\n") || strings.Contains(string(cur), "before") {
+		t.Fatalf("new file = %q", cur)
+	}
+}
+
+func TestConcurrentStreamsDoNotInterleave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	f, _ := Open(path)
+	line := strings.Repeat("a", 1000) + "\n"
+	done := make(chan struct{})
+	for _, s := range []string{Stdout, Stderr} {
+		go func(s string) {
+			Copy(f, s, strings.NewReader(strings.Repeat(line, 200)), 0, nil)
+			done <- struct{}{}
+		}(s)
+	}
+	<-done
+	<-done
+	f.Close()
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 400 {
+		t.Fatalf("got %d records, want 400", len(lines))
+	}
+	for _, l := range lines {
+		parts := strings.SplitN(l, " ", 4)
+		if len(parts) != 4 || parts[2] != "F" || parts[3] != line[:1000] {
+			t.Fatalf("malformed record %q", l[:min(len(l), 80)])
+		}
+	}
+}
+
+func BenchmarkCopy(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "0.log")
+	f, _ := Open(path)
+	defer f.Close()
+	payload := strings.Repeat(strings.Repeat("y", 120)+"\n", 1000)
+	b.SetBytes(int64(len(payload)))
+	for i := 0; i < b.N; i++ {
+		Copy(f, Stdout, strings.NewReader(payload), 0, nil)
+	}
+}
