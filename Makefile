@@ -1,0 +1,54 @@
+# podshim: a CRI v1 runtime on containerd, runc and CNI.
+#
+#   make run    install what podshim needs (Debian packages), build, start
+#               a containerd for podshim if none is reachable, and run
+#               podshimd in the foreground
+#   make test   every test: unit, integration (real containerd, runc, CNI),
+#               the critest conformance suite and the kubelet end-to-end tests
+#   make bench  the performance benchmark (not part of make test)
+
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+export PATH := /usr/local/go/bin:$(PATH)
+
+DEB_PACKAGES := containerd runc containernetworking-plugins iptables busybox-static
+
+.PHONY: all build deps run test unit integration bench clean
+
+all: build
+
+build: $(BIN)/podshimd $(BIN)/pause
+
+$(BIN)/podshimd: $(shell find . -name '*.go' -not -path './critest/tools/*' -not -path './kubelet/*') go.mod go.sum
+	$(GO) build -o $@ ./cmd/podshimd
+
+$(BIN)/pause: $(wildcard cmd/pause/*.go)
+	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $@ ./cmd/pause
+
+# deps installs the Debian packages podshim runs on, when one is missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+run: deps build
+	./hack/run.sh
+
+# unit: the pure packages, no daemons.
+unit:
+	$(GO) test -count=1 ./cri/logs/ ./cri/store/ ./cri/spec/ ./cmd/... ./server/
+
+# integration: real containerd, runc and CNI plugins, driven through CRI.
+integration: deps build
+	$(GO) test -count=1 -p 1 -timeout 20m ./network/ ./image/ ./critest/testimage/ ./test/...
+
+test: unit integration
+
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./cri/... ./image/
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is podshimd's configuration: the TOML file's keys, each of which
+// a flag of the same name (with dashes) overrides.
+type Config struct {
+	// Listen is the CRI socket, "unix:///path" or a plain path.
+	Listen string `toml:"listen"`
+	// ContainerdAddress is containerd's gRPC socket.
+	ContainerdAddress string `toml:"containerd_address"`
+	// ContainerdNamespace keeps podshim's objects apart from others'
+	// (never "k8s.io", which containerd's own CRI plugin uses).
+	ContainerdNamespace string `toml:"containerd_namespace"`
+	// Root holds persistent state (sandbox and container metadata).
+	Root string `toml:"root"`
+	// State holds volatile state (FIFOs, shm mounts, CNI cache).
+	State string `toml:"state"`
+	// CNIConfDir holds the pod network config; the first file is used.
+	CNIConfDir string `toml:"cni_conf_dir"`
+	// CNIBinDirs are searched for CNI plugins.
+	CNIBinDirs []string `toml:"cni_bin_dir"`
+	// NetNSDir is where pod network namespaces are pinned.
+	NetNSDir string `toml:"netns_dir"`
+	// RegistryConfigDir holds containerd hosts.toml files:
+	// <dir>/<host[:port]>/hosts.toml (mirrors, plain http, CAs).
+	RegistryConfigDir string `toml:"registry_config_dir"`
+	// SandboxImage is the pause image. podshim's default is built into the
+	// daemon (from PauseBinary) and imported without a registry.
+	SandboxImage string `toml:"sandbox_image"`
+	// PauseBinary is podshim's static pause program (default: "pause" next
+	// to podshimd).
+	PauseBinary string `toml:"pause_binary"`
+	// Snapshotter is containerd's snapshotter for images and containers.
+	Snapshotter string `toml:"snapshotter"`
+	// CgroupDriver is "cgroupfs" or "systemd"; kubelet must use the same.
+	CgroupDriver string `toml:"cgroup_driver"`
+	// StreamAddress is where the exec/attach/port-forward server listens.
+	StreamAddress string `toml:"stream_address"`
+	// LogLevel is logrus' level name; LogFormat is "text" or "json".
+	LogLevel  string `toml:"log_level"`
+	LogFormat string `toml:"log_format"`
+}
+
+// DefaultConfigPath is read when --config is not given; it may be absent.
+const DefaultConfigPath = "/etc/podshim/config.toml"
+
+// DefaultConfig returns the configuration used where neither file nor flag
+// says otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Listen:              "unix:///run/podshim/podshim.sock",
+		ContainerdAddress:   "/run/containerd/containerd.sock",
+		ContainerdNamespace: "podshim",
+		Root:                "/var/lib/podshim",
+		State:               "/run/podshim",
+		CNIConfDir:          "/etc/cni/net.d",
+		CNIBinDirs:          []string{"/opt/cni/bin", "/usr/lib/cni"},
+		NetNSDir:            "/var/run/netns",
+		RegistryConfigDir:   "/etc/podshim/certs.d",
+		Snapshotter:         "overlayfs",
+		CgroupDriver:        "cgroupfs",
+		StreamAddress:       "127.0.0.1:0",
+		LogLevel:            "info",
+		LogFormat:           "text",
+	}
+}
+
+// loadConfig builds the configuration from defaults, the config file and
+// the flags in args, in that order of precedence (flags win).
+func loadConfig(args []string) (Config, error) {
+	fs := flag.NewFlagSet("podshimd", flag.ContinueOnError)
+	cfgPath := fs.String("config", DefaultConfigPath, "TOML config file")
+	def := DefaultConfig()
+	var f Config
+	fs.StringVar(&f.Listen, "listen", def.Listen, "CRI socket to serve on")
+	fs.StringVar(&f.ContainerdAddress, "containerd-address", def.ContainerdAddress, "containerd socket")
+	fs.StringVar(&f.ContainerdNamespace, "containerd-namespace", def.ContainerdNamespace, "containerd namespace")
+	fs.StringVar(&f.Root, "root", def.Root, "persistent state dir")
+	fs.StringVar(&f.State, "state", def.State, "volatile state dir")
+	fs.StringVar(&f.CNIConfDir, "cni-conf-dir", def.CNIConfDir, "CNI config dir")
+	binDirs := fs.String("cni-bin-dir", strings.Join(def.CNIBinDirs, ","), "CNI plugin dirs, comma-separated")
+	fs.StringVar(&f.NetNSDir, "netns-dir", def.NetNSDir, "where pod network namespaces are pinned")
+	fs.StringVar(&f.RegistryConfigDir, "registry-config-dir", def.RegistryConfigDir, "containerd hosts.toml dir")
+	fs.StringVar(&f.SandboxImage, "sandbox-image", def.SandboxImage, "pause image (default: podshim's built-in)")
+	fs.StringVar(&f.PauseBinary, "pause-binary", def.PauseBinary, "podshim's pause binary (default: next to podshimd)")
+	fs.StringVar(&f.Snapshotter, "snapshotter", def.Snapshotter, "containerd snapshotter")
+	fs.StringVar(&f.CgroupDriver, "cgroup-driver", def.CgroupDriver, "cgroupfs or systemd")
+	fs.StringVar(&f.StreamAddress, "stream-address", def.StreamAddress, "exec/attach/port-forward server address")
+	fs.StringVar(&f.LogLevel, "log-level", def.LogLevel, "log level")
+	fs.StringVar(&f.LogFormat, "log-format", def.LogFormat, "text or json")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+
+	cfg := def
+	data, err := os.ReadFile(*cfgPath)
+	switch {
+	case err == nil:
+		if err := toml.Unmarshal(data, &cfg); err != nil {
+			return Config{}, fmt.Errorf("parse config %s: %w", *cfgPath, err)
+		}
+	case errors.Is(err, os.ErrNotExist) && !set["config"]:
+		// The default config file is optional.
+	default:
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	override := map[string]func(){
+		"listen":               func() { cfg.Listen = f.Listen },
+		"containerd-address":   func() { cfg.ContainerdAddress = f.ContainerdAddress },
+		"containerd-namespace": func() { cfg.ContainerdNamespace = f.ContainerdNamespace },
+		"root":                 func() { cfg.Root = f.Root },
+		"state":                func() { cfg.State = f.State },
+		"cni-conf-dir":         func() { cfg.CNIConfDir = f.CNIConfDir },
+		"cni-bin-dir":          func() { cfg.CNIBinDirs = strings.Split(*binDirs, ",") },
+		"netns-dir":            func() { cfg.NetNSDir = f.NetNSDir },
+		"registry-config-dir":  func() { cfg.RegistryConfigDir = f.RegistryConfigDir },
+		"sandbox-image":        func() { cfg.SandboxImage = f.SandboxImage },
+		"pause-binary":         func() { cfg.PauseBinary = f.PauseBinary },
+		"snapshotter":          func() { cfg.Snapshotter = f.Snapshotter },
+		"cgroup-driver":        func() { cfg.CgroupDriver = f.CgroupDriver },
+		"stream-address":       func() { cfg.StreamAddress = f.StreamAddress },
+		"log-level":            func() { cfg.LogLevel = f.LogLevel },
+		"log-format":           func() { cfg.LogFormat = f.LogFormat },
+	}
+	for name := range set {
+		if apply, ok := override[name]; ok {
+			apply()
+		}
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.CgroupDriver != "cgroupfs" && c.CgroupDriver != "systemd":
+		return fmt.Errorf("cgroup_driver %q: want cgroupfs or systemd", c.CgroupDriver)
+	case c.ContainerdNamespace == "k8s.io":
+		return fmt.Errorf("containerd_namespace k8s.io belongs to containerd's own CRI plugin; choose another")
+	case c.ContainerdNamespace == "":
+		return fmt.Errorf("containerd_namespace must not be empty")
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
+	case c.Root == "" || c.State == "":
+		return fmt.Errorf("root and state must be set")
+	}
+	return nil
+}
+
+// socketPath strips the unix:// scheme from a listen address.
+func socketPath(listen string) string {
+	return strings.TrimPrefix(listen, "unix://")
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/log"
+
+	"github.com/podshim/podshim/cri"
+	"github.com/podshim/podshim/cri/events"
+	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/image"
+	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/server"
+)
+
+// run starts podshim and serves until ctx ends. Pods keep running when the
+// daemon stops; the next start recovers them.
+func run(ctx context.Context, cfg Config) error {
+	for _, d := range []string{cfg.Root, cfg.State} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	client, err := connectContainerd(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx = namespaces.WithNamespace(ctx, cfg.ContainerdNamespace)
+
+	specOpts, err := specOptions(cfg)
+	if err != nil {
+		return err
+	}
+	netMgr := network.New(network.Options{
+		ConfDir:  cfg.CNIConfDir,
+		BinDirs:  cfg.CNIBinDirs,
+		CacheDir: filepath.Join(cfg.State, "cni-cache"),
+		NetNSDir: cfg.NetNSDir,
+	})
+	if err := netMgr.Status(); err != nil {
+		log.G(ctx).WithError(err).Warn("pod network not ready yet; Status reports NetworkReady=false until a CNI config appears")
+	}
+	pauseBinary := cfg.PauseBinary
+	if pauseBinary == "" {
+		pauseBinary = besideExecutable("pause")
+	}
+	sandboxImage := cfg.SandboxImage
+	if sandboxImage == "" {
+		sandboxImage = image.DefaultSandboxImage
+	}
+	images, err := image.New(ctx, image.Options{
+		Client:            client,
+		Snapshotter:       cfg.Snapshotter,
+		RegistryConfigDir: cfg.RegistryConfigDir,
+		SandboxImage:      sandboxImage,
+		PauseBinary:       pauseBinary,
+	})
+	if err != nil {
+		return fmt.Errorf("image service: %w", err)
+	}
+	if sandboxImage == image.DefaultSandboxImage {
+		if _, err := images.EnsureSandboxImage(ctx); err != nil {
+			return fmt.Errorf("import podshim's pause image: %w", err)
+		}
+	}
+	sandboxes := sandbox.New(sandbox.Options{
+		Client: client, Images: images, Network: netMgr,
+		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
+		Spec: specOpts, SystemdCgroup: cfg.CgroupDriver == "systemd",
+	})
+	containers := cri.New(cri.Options{
+		Client: client, Images: images, Sandboxes: sandboxes,
+		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
+		Spec: specOpts, SystemdCgroup: cfg.CgroupDriver == "systemd",
+	})
+
+	// Subscribe before recovering, so that no exit falls between the two.
+	events.NewMonitor(client, cfg.ContainerdNamespace, sandboxes, containers).Subscribe(ctx)
+	start := time.Now()
+	if err := sandboxes.Recover(ctx); err != nil {
+		return err
+	}
+	if err := containers.Recover(ctx); err != nil {
+		return err
+	}
+	log.G(ctx).WithField("duration", time.Since(start)).Info("state recovered")
+
+	srv := server.New(server.Options{
+		Namespace: cfg.ContainerdNamespace, Client: client,
+		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
+		CgroupDriver: cfg.CgroupDriver,
+	})
+	return serve(ctx, cfg, srv)
+}
+
+func connectContainerd(ctx context.Context, cfg Config) (*containerd.Client, error) {
+	client, err := containerd.New(cfg.ContainerdAddress,
+		containerd.WithDefaultNamespace(cfg.ContainerdNamespace), containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("connect to containerd at %s: %w (is containerd running?)", cfg.ContainerdAddress, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if serving, err := client.IsServing(cctx); err != nil || !serving {
+		client.Close()
+		return nil, fmt.Errorf("containerd at %s is not serving: %v (is containerd running?)", cfg.ContainerdAddress, err)
+	}
+	v, err := client.Version(cctx)
+	if err == nil {
+		log.G(ctx).WithField("version", v.Version).Info("connected to containerd")
+	}
+	return client, nil
+}
+
+// specOptions returns the node-level spec settings, clamping containers'
+// oom_score_adj to the daemon's own when it may not lower it.
+func specOptions(cfg Config) (spec.Options, error) {
+	adj, canLower, err := spec.CurrentOOMScoreAdj()
+	if err != nil {
+		return spec.Options{}, fmt.Errorf("read own oom_score_adj: %w", err)
+	}
+	return spec.Options{
+		CgroupDriver:        cfg.CgroupDriver,
+		RestrictOOMScoreAdj: !canLower,
+		MinOOMScoreAdj:      adj,
+	}, nil
+}
+
+func serve(ctx context.Context, cfg Config, srv *server.Server) error {
+	sock := socketPath(cfg.Listen)
+	if err := os.MkdirAll(filepath.Dir(sock), 0o750); err != nil {
+		return fmt.Errorf("create socket dir: %w", err)
+	}
+	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale socket: %w", err)
+	}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", sock, err)
+	}
+	if err := os.Chmod(sock, 0o660); err != nil {
+		l.Close()
+		return err
+	}
+	g := srv.GRPCServer()
+	errCh := make(chan error, 1)
+	go func() { errCh <- g.Serve(l) }()
+	log.G(ctx).WithField("socket", sock).Info("podshim serving CRI")
+	select {
+	case err := <-errCh:
+		return err
+	case <-ctx.Done():
+	}
+	log.G(ctx).Info("shutting down; pods keep running")
+	done := make(chan struct{})
+	go func() { g.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		g.Stop()
+	}
+	return nil
+}
+
+func besideExecutable(name string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		return name
+	}
+	return filepath.Join(filepath.Dir(exe), name)
+}

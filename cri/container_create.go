@@ -1,0 +1,138 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/errdefs"
+	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
+	"github.com/containerd/log"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/cri/cleanup"
+	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/sandbox"
+)
+
+// Create creates a container in a READY sandbox from a local image. The
+// container does not run until Start. A failed Create leaves nothing
+// behind: name, dirs, snapshot and containerd container are undone.
+func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig) (_ string, retErr error) {
+	if err := validateConfig(sandboxID, cfg); err != nil {
+		return "", err
+	}
+	sb, err := s.opts.Sandboxes.Get(sandboxID)
+	if err != nil {
+		return "", err
+	}
+	sb.Lock()
+	defer sb.Unlock()
+	if st := sb.Status(); st.State != runtime.PodSandboxState_SANDBOX_READY {
+		return "", fmt.Errorf("%w: sandbox %s is not ready", errdefs.ErrFailedPrecondition, sb.ID())
+	}
+	sbMeta := sb.Metadata()
+	id := newID()
+	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"container": id, "sandbox": sb.ID(), "name": cfg.Metadata.Name}))
+	name := makeName(cfg.Metadata, sbMeta.Config.Metadata)
+	if err := s.names.Reserve(name, id); err != nil {
+		return "", err
+	}
+	var undo cleanup.Stack
+	defer func() {
+		if retErr != nil {
+			undo.Run(ctx)
+		}
+	}()
+	undo.Push("release container name", func(context.Context) error { s.names.ReleaseID(id); return nil })
+
+	img, err := s.opts.Images.Get(ctx, cfg.Image.Image)
+	if err != nil {
+		return "", fmt.Errorf("image %q of container %s: %w", cfg.Image.Image, cfg.Metadata.Name, err)
+	}
+	rootDir, stateDir := s.containerDirs(id)
+	if err := os.MkdirAll(rootDir, 0o711); err != nil {
+		return "", fmt.Errorf("create container dir: %w", err)
+	}
+	undo.Push("remove container dirs", func(context.Context) error {
+		os.RemoveAll(stateDir)
+		return os.RemoveAll(rootDir)
+	})
+
+	stopSignal := img.Config.StopSignal
+	c := &Container{
+		meta: Metadata{
+			ID: id, Name: name, SandboxID: sb.ID(), Config: cfg,
+			ImageID: img.ID, ImageName: imageName(cfg.Image.Image, img), ImageRef: imageRef(img),
+			LogPath:    logPath(sbMeta.Config.GetLogDirectory(), cfg.GetLogPath()),
+			StopSignal: stopSignal,
+			CreatedAt:  time.Now().UnixNano(),
+		},
+		dir:    rootDir,
+		status: Status{State: runtime.ContainerState_CONTAINER_CREATED},
+	}
+	for _, p := range spec.HostPathsToCreate(cfg) {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return "", fmt.Errorf("create host path %s: %w", p, err)
+		}
+	}
+	specOpts, err := spec.Container(id, cfg, sb.Spec(), img.Config, s.opts.Spec)
+	if err != nil {
+		return "", err
+	}
+	container, err := s.opts.Client.NewContainer(ctx, id,
+		containerd.WithSnapshotter(s.opts.Snapshotter),
+		containerd.WithNewSnapshot(id, s.opts.Images.ContainerdImage(ctx, img)),
+		containerd.WithRuntime(sbMeta.Runtime, &runcoptions.Options{SystemdCgroup: s.opts.SystemdCgroup}),
+		containerd.WithNewSpec(specOpts...),
+		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
+	)
+	if err != nil {
+		return "", fmt.Errorf("create containerd container: %w", err)
+	}
+	c.container = container
+	undo.Push("delete containerd container", func(ctx context.Context) error {
+		if err := container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	if err := c.saveMetadata(); err != nil {
+		return "", err
+	}
+	if err := c.update(func(*Status) {}); err != nil {
+		return "", err
+	}
+	s.store.Add(id, c)
+	s.publish(c, runtime.ContainerEventType_CONTAINER_CREATED_EVENT)
+	log.G(ctx).Debug("container created")
+	return id, nil
+}
+
+func validateConfig(sandboxID string, cfg *runtime.ContainerConfig) error {
+	switch {
+	case sandboxID == "":
+		return fmt.Errorf("%w: pod_sandbox_id is required", errdefs.ErrInvalidArgument)
+	case cfg == nil:
+		return fmt.Errorf("%w: config is required", errdefs.ErrInvalidArgument)
+	case cfg.Metadata == nil:
+		return fmt.Errorf("%w: config.metadata is required", errdefs.ErrInvalidArgument)
+	case cfg.Metadata.Name == "":
+		return fmt.Errorf("%w: config.metadata.name is required", errdefs.ErrInvalidArgument)
+	case cfg.Image == nil || cfg.Image.Image == "":
+		return fmt.Errorf("%w: config.image.image is required", errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// logPath is where the container's CRI log goes: the pod's log directory
+// joined with the container's log path, or nowhere when either is unset.
+func logPath(dir, rel string) string {
+	if dir == "" || rel == "" {
+		return ""
+	}
+	return filepath.Join(dir, rel)
+}

@@ -1,0 +1,100 @@
+package cri
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/containerd/containerd"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/cri/store"
+	"github.com/podshim/podshim/image"
+	"github.com/podshim/podshim/sandbox"
+)
+
+// Options configure the container service.
+type Options struct {
+	Client        *containerd.Client
+	Images        *image.Service
+	Sandboxes     *sandbox.Service
+	RootDir       string // persistent: <RootDir>/containers/<id>
+	StateDir      string // volatile: <StateDir>/containers/<id> (FIFOs)
+	Snapshotter   string
+	Spec          spec.Options
+	SystemdCgroup bool
+}
+
+// Service runs CRI containers.
+type Service struct {
+	opts   Options
+	store  *store.Store[*Container]
+	names  *store.Names
+	events *Broadcaster
+}
+
+// New returns the container service and wires it into the sandbox service.
+// Call Recover before serving.
+func New(o Options) *Service {
+	s := &Service{opts: o, store: store.New[*Container]("container"), names: store.NewNames(), events: NewBroadcaster()}
+	o.Sandboxes.SetContainers(s)
+	return s
+}
+
+// Get returns the container with that ID or unique ID prefix.
+func (s *Service) Get(id string) (*Container, error) { return s.store.Get(id) }
+
+// Events is the container lifecycle event feed (GetContainerEvents).
+func (s *Service) Events() *Broadcaster { return s.events }
+
+func newID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("read random: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// makeName is a container's unique name: kubelet never runs two containers
+// with the same metadata in one sandbox at once.
+func makeName(m *runtime.ContainerMetadata, sb *runtime.PodSandboxMetadata) string {
+	return fmt.Sprintf("%s_%s_%s_%s_%d", m.GetName(), sb.GetName(), sb.GetNamespace(), sb.GetUid(), m.GetAttempt())
+}
+
+func (s *Service) containerDirs(id string) (root, state string) {
+	return s.opts.RootDir + "/containers/" + id, s.opts.StateDir + "/containers/" + id
+}
+
+// inSandbox returns the containers of a sandbox.
+func (s *Service) inSandbox(sandboxID string) []*Container {
+	var out []*Container
+	for _, c := range s.store.List() {
+		if c.meta.SandboxID == sandboxID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// StopAll stops every container of a sandbox (StopPodSandbox), killing
+// them without a grace period as the CRI asks.
+func (s *Service) StopAll(ctx context.Context, sandboxID string) error {
+	for _, c := range s.inSandbox(sandboxID) {
+		if err := s.Stop(ctx, c.meta.ID, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveAll removes every container of a sandbox (RemovePodSandbox).
+func (s *Service) RemoveAll(ctx context.Context, sandboxID string) error {
+	for _, c := range s.inSandbox(sandboxID) {
+		if err := s.Remove(ctx, c.meta.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

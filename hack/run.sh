@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs podshimd in the foreground with a default configuration: a containerd
+# for podshim is started when none answers on the default socket, and the
+# default pod network (bridge podshim0, 10.88.0.0/16) is written when the CNI
+# config dir has none.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONTAINERD_SOCK=${CONTAINERD_SOCK:-/run/containerd/containerd.sock}
+PODSHIM_SOCK=${PODSHIM_SOCK:-/run/podshim/podshim.sock}
+CNI_CONF_DIR=${CNI_CONF_DIR:-/etc/cni/net.d}
+
+started_containerd=""
+if ! ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; then
+	echo "starting containerd on $CONTAINERD_SOCK (log: /var/log/podshim-containerd.log)"
+	mkdir -p "$(dirname "$CONTAINERD_SOCK")"
+	containerd --address "$CONTAINERD_SOCK" >/var/log/podshim-containerd.log 2>&1 &
+	started_containerd=$!
+	for _ in $(seq 100); do ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+cleanup() { [ -n "$started_containerd" ] && kill "$started_containerd" 2>/dev/null; true; }
+trap cleanup EXIT
+
+if ! ls "$CNI_CONF_DIR"/*.conf* >/dev/null 2>&1; then
+	mkdir -p "$CNI_CONF_DIR"
+	cat >"$CNI_CONF_DIR/10-podshim.conflist" <<'CONF'
+{
+  "cniVersion": "1.0.0",
+  "name": "podshim",
+  "plugins": [
+    {"type": "bridge", "bridge": "podshim0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+    {"type": "portmap", "capabilities": {"portMappings": true}},
+    {"type": "loopback"}
+  ]
+}
+CONF
+	echo "wrote the default pod network to $CNI_CONF_DIR/10-podshim.conflist"
+fi
+
+echo
+echo "podshim is starting. From another shell:"
+echo "  crictl --runtime-endpoint unix://$PODSHIM_SOCK --image-endpoint unix://$PODSHIM_SOCK info"
+echo
+./bin/podshimd --listen "unix://$PODSHIM_SOCK" --containerd-address "$CONTAINERD_SOCK" --cni-conf-dir "$CNI_CONF_DIR" "$@"

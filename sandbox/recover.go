@@ -1,0 +1,123 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/log"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/network"
+)
+
+// recoverTimeout bounds the loading of one sandbox at start-up.
+const recoverTimeout = 30 * time.Second
+
+// Recover rebuilds the sandbox store from containerd and the root dir after
+// a (re)start: every pause container podshim made is loaded with its
+// metadata, its state taken from the live task; names are reserved again.
+// Sandbox dirs without a containerd container, and containerd containers
+// without metadata, are leftovers of a crash mid-Run and are removed.
+func (s *Service) Recover(ctx context.Context) error {
+	containers, err := s.opts.Client.Containers(ctx, fmt.Sprintf(`labels."%s"==%s`, LabelKind, KindSandbox))
+	if err != nil {
+		return fmt.Errorf("list sandboxes in containerd: %w", err)
+	}
+	known := map[string]bool{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, c := range containers {
+		known[c.ID()] = true
+		wg.Add(1)
+		go func(c containerd.Container) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, recoverTimeout)
+			defer cancel()
+			sb, err := s.load(ctx, c)
+			if err != nil {
+				log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("removing sandbox that cannot be recovered")
+				s.removeOrphan(ctx, c)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err := s.names.Reserve(sb.meta.Name, sb.meta.ID); err != nil {
+				log.G(ctx).WithError(err).Warn("recovered sandbox name conflict")
+			}
+			s.store.Add(sb.meta.ID, sb)
+		}(c)
+	}
+	wg.Wait()
+	s.removeOrphanDirs(ctx, known)
+	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
+	return nil
+}
+
+func (s *Service) load(ctx context.Context, c containerd.Container) (*Sandbox, error) {
+	rootDir, _ := s.sandboxDirs(c.ID())
+	metaPath := filepath.Join(rootDir, "sandbox.json")
+	meta, err := loadMetadata(metaPath)
+	if err != nil {
+		return nil, fmt.Errorf("load metadata: %w", err)
+	}
+	sb := &Sandbox{meta: meta, container: c, metaPath: metaPath}
+	sb.status = Status{State: runtime.PodSandboxState_SANDBOX_NOTREADY}
+	task, err := c.Task(ctx, nil)
+	switch {
+	case err == nil:
+		st, err := task.Status(ctx)
+		if err == nil && st.Status == containerd.Running {
+			sb.status = Status{State: runtime.PodSandboxState_SANDBOX_READY, Pid: task.Pid()}
+		} else if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete dead pause task")
+		}
+	case !errdefs.IsNotFound(err):
+		return nil, fmt.Errorf("get pause task: %w", err)
+	}
+	return sb, nil
+}
+
+// removeOrphan deletes a pause container podshim cannot use any more.
+func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
+	_ = stopPause(ctx, c)
+	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
+	}
+	rootDir, stateDir := s.sandboxDirs(c.ID())
+	if meta, err := loadMetadata(filepath.Join(rootDir, "sandbox.json")); err == nil {
+		_ = network.RemoveNetNS(meta.NetNSPath)
+		_ = unmountShm(meta.ShmPath)
+	}
+	_ = unmountShm(filepath.Join(stateDir, "shm"))
+	os.RemoveAll(stateDir)
+	os.RemoveAll(rootDir)
+}
+
+// removeOrphanDirs removes sandbox dirs that no containerd container backs.
+func (s *Service) removeOrphanDirs(ctx context.Context, known map[string]bool) {
+	for _, base := range []string{filepath.Join(s.opts.RootDir, "sandboxes"), filepath.Join(s.opts.StateDir, "sandboxes")} {
+		entries, _ := os.ReadDir(base)
+		for _, e := range entries {
+			if known[e.Name()] {
+				continue
+			}
+			dir := filepath.Join(base, e.Name())
+			if meta, err := loadMetadata(filepath.Join(dir, "sandbox.json")); err == nil {
+				if !meta.NetworkDown && meta.NetNSPath != "" {
+					_ = s.opts.Network.Teardown(ctx, network.Pod{ID: meta.ID, Name: meta.Config.GetMetadata().GetName(),
+						Namespace: meta.Config.GetMetadata().GetNamespace(), UID: meta.Config.GetMetadata().GetUid(), NetNS: meta.NetNSPath})
+				}
+				_ = network.RemoveNetNS(meta.NetNSPath)
+			}
+			_ = unmountShm(filepath.Join(dir, "shm"))
+			log.G(ctx).WithField("dir", dir).Info("removing orphaned sandbox dir")
+			os.RemoveAll(dir)
+		}
+	}
+}

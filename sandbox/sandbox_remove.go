@@ -1,0 +1,55 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/log"
+)
+
+// Remove removes a sandbox and everything of it: a READY sandbox is stopped
+// first and its containers are removed. Removing an unknown sandbox
+// succeeds (the CRI asks RemovePodSandbox to be idempotent).
+func (s *Service) Remove(ctx context.Context, id string) error {
+	sb, err := s.store.Get(id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sb.opMu.Lock()
+	defer sb.opMu.Unlock()
+	id = sb.meta.ID
+	ctx = log.WithLogger(ctx, log.G(ctx).WithField("sandbox", id))
+	// Stop is idempotent and cheap on a stopped sandbox; it also finishes
+	// a Stop that failed half way.
+	if err := s.stop(ctx, sb); err != nil {
+		return err
+	}
+	if s.containers != nil {
+		if err := s.containers.RemoveAll(ctx, id); err != nil {
+			return fmt.Errorf("remove containers of sandbox %s: %w", id, err)
+		}
+	}
+	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete pause container %s: %w", id, err)
+	}
+	if err := unmountShm(sb.meta.ShmPath); err != nil {
+		return err
+	}
+	rootDir, stateDir := s.sandboxDirs(id)
+	if err := os.RemoveAll(stateDir); err != nil {
+		return fmt.Errorf("remove sandbox state dir: %w", err)
+	}
+	if err := os.RemoveAll(rootDir); err != nil {
+		return fmt.Errorf("remove sandbox root dir: %w", err)
+	}
+	s.store.Delete(id)
+	s.names.ReleaseID(id)
+	log.G(ctx).Info("sandbox removed")
+	return nil
+}

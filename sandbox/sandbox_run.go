@@ -1,0 +1,212 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/errdefs"
+	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
+	"github.com/containerd/log"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/cri/cleanup"
+	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/image"
+	"github.com/podshim/podshim/network"
+)
+
+// Run creates and starts a pod sandbox and returns its ID. Every step that
+// allocates something pushes its undo; if a later step fails they all run,
+// so a failed Run leaves nothing behind. The network set-up runs while the
+// pause container is created and started.
+func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handler string) (_ string, retErr error) {
+	if err := validateConfig(cfg); err != nil {
+		return "", err
+	}
+	runtimeName, ok := s.opts.RuntimeHandlers[handler]
+	if !ok {
+		return "", fmt.Errorf("%w: runtime_handler %q is not configured", errdefs.ErrInvalidArgument, handler)
+	}
+	id := newID()
+	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"sandbox": id, "pod": cfg.Metadata.Namespace + "/" + cfg.Metadata.Name}))
+	name := makeName(cfg.Metadata)
+	if err := s.names.Reserve(name, id); err != nil {
+		return "", err
+	}
+	var undo cleanup.Stack
+	defer func() {
+		if retErr != nil {
+			undo.Run(ctx)
+		}
+	}()
+	undo.Push("release sandbox name", func(context.Context) error { s.names.ReleaseID(id); return nil })
+
+	img, err := s.opts.Images.EnsureSandboxImage(ctx)
+	if err != nil {
+		return "", fmt.Errorf("sandbox image: %w", err)
+	}
+
+	nsOpts := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	hostNetwork := nsOpts.GetNetwork() == runtime.NamespaceMode_NODE
+	rootDir, stateDir := s.sandboxDirs(id)
+	for _, d := range []string{rootDir, stateDir} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return "", fmt.Errorf("create sandbox dir: %w", err)
+		}
+	}
+	undo.Push("remove sandbox dirs", func(context.Context) error {
+		os.RemoveAll(stateDir)
+		return os.RemoveAll(rootDir)
+	})
+
+	sb := &Sandbox{
+		meta: Metadata{
+			ID: id, Name: name, Config: cfg, RuntimeHandler: handler, Runtime: runtimeName,
+			CreatedAt:   time.Now().UnixNano(),
+			CgroupsPath: spec.CgroupsPath(cgroupParent(cfg), id, s.opts.Spec.CgroupDriver),
+		},
+		metaPath: rootDir + "/sandbox.json",
+	}
+	m := &sb.meta
+	if m.HostnamePath, m.HostsPath, m.ResolvConfPath, err = writePodFiles(rootDir, cfg, hostNetwork); err != nil {
+		return "", err
+	}
+	if nsOpts.GetIpc() != runtime.NamespaceMode_NODE {
+		m.ShmPath = stateDir + "/shm"
+		if err := mountShm(m.ShmPath, s.opts.ShmSize); err != nil {
+			return "", err
+		}
+		undo.Push("unmount shm", func(context.Context) error { return unmountShm(m.ShmPath) })
+	}
+	if !hostNetwork {
+		if m.NetNSPath, err = s.opts.Network.NewNetNS(); err != nil {
+			return "", err
+		}
+		undo.Push("remove netns", func(context.Context) error { return network.RemoveNetNS(m.NetNSPath) })
+	}
+
+	// CNI ADD in the background while the pause container starts. Its
+	// teardown is registered before it runs: a failed ADD may still hold an
+	// IP.
+	pod := podNetwork(sb)
+	var ips []string
+	netDone := make(chan error, 1)
+	if hostNetwork {
+		netDone <- nil
+	} else {
+		undo.Push("CNI teardown", func(ctx context.Context) error { return s.opts.Network.Teardown(ctx, pod) })
+		go func() {
+			res, err := s.opts.Network.Setup(ctx, pod)
+			ips = res.IPs
+			netDone <- err
+		}()
+	}
+	startErr := s.startPause(ctx, sb, img, &undo)
+	netErr := <-netDone
+	if startErr != nil {
+		return "", startErr
+	}
+	if netErr != nil {
+		return "", fmt.Errorf("set up network of sandbox %s: %w", id, netErr)
+	}
+	m.IPs = ips
+	if !hostNetwork {
+		if err := writeHosts(m.HostsPath, hostnameOf(cfg), m.IPs, false); err != nil {
+			return "", err
+		}
+	}
+	if err := sb.save(); err != nil {
+		return "", err
+	}
+	s.store.Add(id, sb)
+	log.G(ctx).WithField("ips", m.IPs).Info("sandbox ready")
+	return id, nil
+}
+
+// startPause creates and starts the pause container and its task.
+func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, undo *cleanup.Stack) error {
+	id := sb.meta.ID
+	specOpts, err := spec.Pause(sb.Spec(), img.Config, s.opts.Spec)
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{LabelKind: KindSandbox}
+	container, err := s.opts.Client.NewContainer(ctx, id,
+		containerd.WithSnapshotter(s.opts.Snapshotter),
+		containerd.WithNewSnapshot(id, s.opts.Images.ContainerdImage(ctx, img)),
+		containerd.WithRuntime(sb.meta.Runtime, &runcoptions.Options{SystemdCgroup: s.opts.SystemdCgroup}),
+		containerd.WithNewSpec(specOpts...),
+		containerd.WithContainerLabels(labels),
+	)
+	if err != nil {
+		return fmt.Errorf("create pause container: %w", err)
+	}
+	sb.container = container
+	undo.Push("delete pause container", func(ctx context.Context) error {
+		err := container.Delete(ctx, containerd.WithSnapshotCleanup)
+		if errdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	task, err := container.NewTask(ctx, cio.NullIO)
+	if err != nil {
+		return fmt.Errorf("create pause task: %w", err)
+	}
+	undo.Push("delete pause task", func(ctx context.Context) error {
+		_, err := task.Delete(ctx, containerd.WithProcessKill)
+		if errdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	if err := task.Start(ctx); err != nil {
+		return fmt.Errorf("start pause task: %w", err)
+	}
+	sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_READY, Pid: task.Pid()})
+	return nil
+}
+
+func podNetwork(sb *Sandbox) network.Pod {
+	cfg := sb.meta.Config
+	return network.Pod{
+		ID: sb.meta.ID, Name: cfg.Metadata.Name, Namespace: cfg.Metadata.Namespace, UID: cfg.Metadata.Uid,
+		NetNS: sb.meta.NetNSPath, PortMappings: cfg.PortMappings, DNS: cfg.DnsConfig,
+	}
+}
+
+func hostnameOf(cfg *runtime.PodSandboxConfig) string {
+	if cfg.Hostname != "" {
+		return cfg.Hostname
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
+func cgroupParent(cfg *runtime.PodSandboxConfig) string {
+	if p := cfg.GetLinux().GetCgroupParent(); p != "" {
+		return p
+	}
+	return "/podshim"
+}
+
+// validateConfig checks the fields RunPodSandbox cannot do without.
+func validateConfig(cfg *runtime.PodSandboxConfig) error {
+	switch {
+	case cfg == nil:
+		return fmt.Errorf("%w: config is required", errdefs.ErrInvalidArgument)
+	case cfg.Metadata == nil:
+		return fmt.Errorf("%w: config.metadata is required", errdefs.ErrInvalidArgument)
+	case cfg.Metadata.Name == "":
+		return fmt.Errorf("%w: config.metadata.name is required", errdefs.ErrInvalidArgument)
+	case cfg.Metadata.Namespace == "":
+		return fmt.Errorf("%w: config.metadata.namespace is required", errdefs.ErrInvalidArgument)
+	case cfg.Metadata.Uid == "":
+		return fmt.Errorf("%w: config.metadata.uid is required", errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
