@@ -103,6 +103,17 @@ func (c *containerIO) tee(stream string) func([]byte) {
 	}
 }
 
+// closeStdin closes the container's stdin (stdin_once after the first
+// attach); later attaches get no input through.
+func (c *containerIO) closeStdin() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stdin != nil {
+		c.stdin.Close()
+		c.stdin = nil
+	}
+}
+
 // waitOutput waits until the output streams are drained, at most timeout:
 // a process that left children holding stdout open would block forever.
 func (c *containerIO) waitOutput(timeout time.Duration) {

@@ -46,6 +46,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := os.RemoveAll(rootDir); err != nil {
 		return fmt.Errorf("remove container dir: %w", err)
 	}
+	if sp, err := c.loadSpec(ctx); err == nil && sp.Linux != nil {
+		s.stats.forget(sp.Linux.CgroupsPath, c.meta.ID)
+	}
 	s.store.Delete(c.meta.ID)
 	s.names.ReleaseID(c.meta.ID)
 	s.publish(c, runtime.ContainerEventType_CONTAINER_DELETED_EVENT)

@@ -33,12 +33,13 @@ type Service struct {
 	store  *store.Store[*Container]
 	names  *store.Names
 	events *Broadcaster
+	stats  *statsState
 }
 
 // New returns the container service and wires it into the sandbox service.
 // Call Recover before serving.
 func New(o Options) *Service {
-	s := &Service{opts: o, store: store.New[*Container]("container"), names: store.NewNames(), events: NewBroadcaster()}
+	s := &Service{opts: o, store: store.New[*Container]("container"), names: store.NewNames(), events: NewBroadcaster(), stats: newStatsState()}
 	o.Sandboxes.SetContainers(s)
 	return s
 }

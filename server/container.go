@@ -92,3 +92,17 @@ func (s *Server) GetContainerEvents(r *runtime.GetEventsRequest, stream runtime.
 		}
 	}
 }
+
+// ContainerStats reports one container's resource usage.
+func (s *Server) ContainerStats(ctx context.Context, r *runtime.ContainerStatsRequest) (*runtime.ContainerStatsResponse, error) {
+	st, err := s.opts.Containers.ContainerStats(ctx, r.GetContainerId())
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.ContainerStatsResponse{Stats: st}, nil
+}
+
+// ListContainerStats reports resource usage of containers, filtered.
+func (s *Server) ListContainerStats(ctx context.Context, r *runtime.ListContainerStatsRequest) (*runtime.ListContainerStatsResponse, error) {
+	return &runtime.ListContainerStatsResponse{Stats: s.opts.Containers.ListContainerStats(ctx, r.GetFilter())}, nil
+}

@@ -28,7 +28,11 @@ func (s *Server) ImageStatus(ctx context.Context, r *runtime.ImageStatusRequest)
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.ImageStatusResponse{Image: image.ToCRI(img)}, nil
+	resp := &runtime.ImageStatusResponse{Image: image.ToCRI(img)}
+	if r.GetVerbose() {
+		resp.Info = image.VerboseInfo(img)
+	}
+	return resp, nil
 }
 
 // ListImages lists local images, filtered by image reference.

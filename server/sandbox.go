@@ -50,3 +50,17 @@ func (s *Server) PodSandboxStatus(ctx context.Context, r *runtime.PodSandboxStat
 func (s *Server) ListPodSandbox(ctx context.Context, r *runtime.ListPodSandboxRequest) (*runtime.ListPodSandboxResponse, error) {
 	return &runtime.ListPodSandboxResponse{Items: s.opts.Sandboxes.ListCRI(r.GetFilter())}, nil
 }
+
+// PodSandboxStats reports one pod's resource usage.
+func (s *Server) PodSandboxStats(ctx context.Context, r *runtime.PodSandboxStatsRequest) (*runtime.PodSandboxStatsResponse, error) {
+	st, err := s.opts.Containers.PodSandboxStats(ctx, r.GetPodSandboxId())
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.PodSandboxStatsResponse{Stats: st}, nil
+}
+
+// ListPodSandboxStats reports resource usage of pods, filtered.
+func (s *Server) ListPodSandboxStats(ctx context.Context, r *runtime.ListPodSandboxStatsRequest) (*runtime.ListPodSandboxStatsResponse, error) {
+	return &runtime.ListPodSandboxStatsResponse{Stats: s.opts.Containers.ListPodSandboxStats(ctx, r.GetFilter())}, nil
+}

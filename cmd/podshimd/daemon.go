@@ -95,10 +95,17 @@ func run(ctx context.Context, cfg Config) error {
 	}
 	log.G(ctx).WithField("duration", time.Since(start)).Info("state recovered")
 
+	streams, err := server.NewStreamServer(cfg.StreamAddress, containers.Streaming())
+	if err != nil {
+		return err
+	}
+	go streams.Serve(ctx)
+	log.G(ctx).WithField("address", streams.Addr()).Info("streaming server listening")
+
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
-		CgroupDriver: cfg.CgroupDriver,
+		CgroupDriver: cfg.CgroupDriver, Streaming: streams,
 	})
 	return serve(ctx, cfg, srv)
 }
