@@ -14,7 +14,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 DEB_PACKAGES := containerd runc containernetworking-plugins iptables busybox-static
 
-.PHONY: all build deps run test unit integration bench clean
+.PHONY: all build deps run test unit integration clean
 
 all: build
 
@@ -45,10 +45,11 @@ unit:
 integration: deps build
 	$(GO) test -count=1 -p 1 -timeout 20m ./network/ ./image/ ./critest/testimage/ ./test/...
 
-test: unit integration
+test: unit integration critest kubelet-e2e
 
-bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./cri/... ./image/
+# The conformance harness, the kubelet end-to-end tests and the benchmark
+# have their own make files.
+-include critest/critest.mk kubelet/kubelet.mk bench/bench.mk
 
 clean:
 	rm -rf $(BIN)
