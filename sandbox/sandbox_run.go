@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/namespaces"
 	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -67,7 +69,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		meta: Metadata{
 			ID: id, Name: name, Config: cfg, RuntimeHandler: handler, Runtime: runtimeName,
 			CreatedAt:   time.Now().UnixNano(),
-			CgroupsPath: spec.CgroupsPath(cgroupParent(cfg), id, s.opts.Spec.CgroupDriver),
+			CgroupsPath: podCgroupsPath(ctx, cfg, id, s.opts.Spec.CgroupDriver),
 		},
 		metaPath: rootDir + "/sandbox.json",
 	}
@@ -187,11 +189,15 @@ func hostnameOf(cfg *runtime.PodSandboxConfig) string {
 	return h
 }
 
-func cgroupParent(cfg *runtime.PodSandboxConfig) string {
-	if p := cfg.GetLinux().GetCgroupParent(); p != "" {
+// podCgroupsPath is the pause container's cgroups path: under the pod's
+// cgroup parent, or containerd's default /<namespace>/<id> without one (the
+// spec keeps that default then).
+func podCgroupsPath(ctx context.Context, cfg *runtime.PodSandboxConfig, id, driver string) string {
+	if p := spec.CgroupsPath(cfg.GetLinux().GetCgroupParent(), id, driver); p != "" {
 		return p
 	}
-	return "/podshim"
+	ns, _ := namespaces.Namespace(ctx)
+	return path.Join("/", ns, id)
 }
 
 // validateConfig checks the fields RunPodSandbox cannot do without.
