@@ -108,12 +108,25 @@ func (s *Service) Resync(ctx context.Context) {
 	}
 }
 
-// publish sends a lifecycle event for c to GetContainerEvents streams.
+// publish sends a lifecycle event for c to GetContainerEvents streams,
+// with the pod's sandbox status and the statuses of all its containers, as
+// kubelet's evented PLEG expects.
 func (s *Service) publish(c *Container, t runtime.ContainerEventType) {
-	s.events.Publish(&runtime.ContainerEventResponse{
+	e := &runtime.ContainerEventResponse{
 		ContainerId:        c.meta.ID,
 		ContainerEventType: t,
 		CreatedAt:          time.Now().UnixNano(),
-		ContainersStatuses: []*runtime.ContainerStatus{c.ToCRIStatus()},
-	})
+	}
+	if sb, err := s.opts.Sandboxes.Get(c.meta.SandboxID); err == nil {
+		e.PodSandboxStatus = sb.ToCRI()
+	}
+	seen := false
+	for _, other := range s.inSandbox(c.meta.SandboxID) {
+		seen = seen || other == c
+		e.ContainersStatuses = append(e.ContainersStatuses, other.ToCRIStatus())
+	}
+	if !seen { // created before it is stored, or deleted already
+		e.ContainersStatuses = append(e.ContainersStatuses, c.ToCRIStatus())
+	}
+	s.events.Publish(e)
 }
