@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
-	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -62,13 +62,16 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		return os.RemoveAll(rootDir)
 	})
 
-	stopSignal := img.Config.StopSignal
+	stopSignal, err := spec.ContainerStopSignal(cfg, img.Config)
+	if err != nil {
+		return "", err
+	}
 	c := &Container{
 		meta: Metadata{
 			ID: id, Name: name, SandboxID: sb.ID(), Config: cfg,
 			ImageID: img.ID, ImageName: imageName(cfg.Image.Image, img), ImageRef: imageRef(img),
 			LogPath:    logPath(sbMeta.Config.GetLogDirectory(), cfg.GetLogPath()),
-			StopSignal: stopSignal,
+			StopSignal: strconv.Itoa(int(stopSignal)),
 			CreatedAt:  time.Now().UnixNano(),
 		},
 		dir:    rootDir,
@@ -79,14 +82,20 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 			return "", fmt.Errorf("create host path %s: %w", p, err)
 		}
 	}
-	specOpts, err := spec.Container(id, cfg, sb.Spec(), img.Config, s.opts.Spec)
+	sbSpec := sb.Spec()
+	if target := spec.TargetID(cfg); target != "" {
+		if sbSpec.TargetPid, err = s.targetPid(target, sb.ID()); err != nil {
+			return "", err
+		}
+	}
+	specOpts, err := spec.Container(id, cfg, sbSpec, img.Config, s.opts.Spec)
 	if err != nil {
 		return "", err
 	}
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		containerd.WithNewSnapshot(id, s.opts.Images.ContainerdImage(ctx, img)),
-		containerd.WithRuntime(sbMeta.Runtime, &runcoptions.Options{SystemdCgroup: s.opts.SystemdCgroup}),
+		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
 	)
@@ -135,4 +144,21 @@ func logPath(dir, rel string) string {
 		return ""
 	}
 	return filepath.Join(dir, rel)
+}
+
+// targetPid returns the pid of the running container whose PID namespace a
+// container with pid mode TARGET joins (kubectl debug --target).
+func (s *Service) targetPid(targetID, sandboxID string) (uint32, error) {
+	t, err := s.store.Get(targetID)
+	if err != nil {
+		return 0, fmt.Errorf("target container of pid namespace: %w", err)
+	}
+	if t.meta.SandboxID != sandboxID {
+		return 0, fmt.Errorf("%w: target container %s is not in sandbox %s", errdefs.ErrInvalidArgument, targetID, sandboxID)
+	}
+	st := t.Status()
+	if st.State != runtime.ContainerState_CONTAINER_RUNNING {
+		return 0, fmt.Errorf("%w: target container %s is not running", errdefs.ErrFailedPrecondition, targetID)
+	}
+	return st.Pid, nil
 }

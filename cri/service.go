@@ -17,14 +17,16 @@ import (
 
 // Options configure the container service.
 type Options struct {
-	Client        *containerd.Client
-	Images        *image.Service
-	Sandboxes     *sandbox.Service
-	RootDir       string // persistent: <RootDir>/containers/<id>
-	StateDir      string // volatile: <StateDir>/containers/<id> (FIFOs)
-	Snapshotter   string
-	Spec          spec.Options
-	SystemdCgroup bool
+	Client      *containerd.Client
+	Images      *image.Service
+	Sandboxes   *sandbox.Service
+	RootDir     string // persistent: <RootDir>/containers/<id>
+	StateDir    string // volatile: <StateDir>/containers/<id> (FIFOs)
+	Snapshotter string
+	Spec        spec.Options
+	// RuntimeOptions are the runc shim's options (cgroup driver, runc
+	// root), the same for every container of the node.
+	RuntimeOptions interface{}
 }
 
 // Service runs CRI containers.

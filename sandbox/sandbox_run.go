@@ -11,7 +11,6 @@ import (
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/namespaces"
-	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -140,7 +139,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		containerd.WithNewSnapshot(id, s.opts.Images.ContainerdImage(ctx, img)),
-		containerd.WithRuntime(sb.meta.Runtime, &runcoptions.Options{SystemdCgroup: s.opts.SystemdCgroup}),
+		containerd.WithRuntime(sb.meta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(labels),
 	)

@@ -37,8 +37,8 @@ type Options struct {
 	Snapshotter     string
 	Spec            spec.Options
 	RuntimeHandlers map[string]string // CRI runtime handler → containerd runtime; "" is the default
-	SystemdCgroup   bool
-	ShmSize         int64 // bytes of a pod's /dev/shm tmpfs
+	RuntimeOptions  interface{}       // the runc shim's options, see cri.Options
+	ShmSize         int64             // bytes of a pod's /dev/shm tmpfs
 }
 
 // Service runs pod sandboxes.

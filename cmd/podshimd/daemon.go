@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
+	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 
 	"github.com/podshim/podshim/cri"
@@ -73,15 +74,18 @@ func run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("import podshim's pause image: %w", err)
 		}
 	}
+	// Each podshim keeps runc's state under its own state dir, so that two
+	// instances (or containerd's CRI on the same host) never share it.
+	runcOpts := &runcoptions.Options{SystemdCgroup: cfg.CgroupDriver == "systemd", Root: filepath.Join(cfg.State, "runc")}
 	sandboxes := sandbox.New(sandbox.Options{
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, SystemdCgroup: cfg.CgroupDriver == "systemd",
+		Spec: specOpts, RuntimeOptions: runcOpts,
 	})
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, SystemdCgroup: cfg.CgroupDriver == "systemd",
+		Spec: specOpts, RuntimeOptions: runcOpts,
 	})
 
 	// Subscribe before recovering, so that no exit falls between the two.

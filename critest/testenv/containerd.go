@@ -124,11 +124,27 @@ func (c *Containerd) Stop() {
 	}
 }
 
-// KillShims kills containerd-shim processes started by the containerd at
-// address (their command line names it), and the containers they run.
+// KillShims kills the containerd-shim processes started by the containerd
+// at address (their command line names it) and every process below them:
+// the containers they run live in process groups of their own.
 func KillShims(address string) {
+	parent := map[int]int{}
+	var shims []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			// pid (comm) state ppid ...: comm may hold spaces, so cut after ')'.
+			if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
+				var state string
+				var ppid int
+				fmt.Sscanf(string(stat[i+2:]), "%s %d", &state, &ppid)
+				parent[pid] = ppid
+			}
+		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		if err != nil {
 			continue
@@ -139,14 +155,29 @@ func KillShims(address string) {
 		}
 		for _, a := range args {
 			if a == address {
-				var pid int
-				fmt.Sscanf(e.Name(), "%d", &pid)
-				_ = syscall.Kill(-pid, syscall.SIGKILL) // the shim's process group
-				_ = syscall.Kill(pid, syscall.SIGKILL)
+				shims = append(shims, pid)
 				break
 			}
 		}
 	}
+	for _, shim := range shims {
+		for pid := range parent {
+			if descendsFrom(pid, shim, parent) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		_ = syscall.Kill(shim, syscall.SIGKILL)
+	}
+}
+
+func descendsFrom(pid, ancestor int, parent map[int]int) bool {
+	for i := 0; i < 64 && pid > 1; i++ {
+		pid = parent[pid]
+		if pid == ancestor {
+			return true
+		}
+	}
+	return false
 }
 
 // UnmountBelow lazily unmounts every mount point below dir, deepest first.
