@@ -50,6 +50,9 @@ type Status struct {
 	Reason     string                 `json:"reason,omitempty"`
 	Message    string                 `json:"message,omitempty"`
 	OOMKilled  bool                   `json:"oomKilled,omitempty"`
+	// Resources are the last UpdateContainerResources values (nil: the
+	// config's).
+	Resources *runtime.LinuxContainerResources `json:"resources,omitempty"`
 	// Removing is set while Remove runs, so a concurrent Start fails.
 	Removing bool `json:"-"`
 }

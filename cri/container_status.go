@@ -14,6 +14,10 @@ import (
 func (c *Container) ToCRIStatus() *runtime.ContainerStatus {
 	st := c.Status()
 	m := c.meta
+	resources := m.Config.GetLinux().GetResources()
+	if st.Resources != nil {
+		resources = st.Resources
+	}
 	return &runtime.ContainerStatus{
 		Id:          m.ID,
 		Metadata:    m.Config.GetMetadata(),
@@ -31,7 +35,7 @@ func (c *Container) ToCRIStatus() *runtime.ContainerStatus {
 		Annotations: m.Config.GetAnnotations(),
 		Mounts:      m.Config.GetMounts(),
 		LogPath:     m.LogPath,
-		Resources:   &runtime.ContainerResources{Linux: m.Config.GetLinux().GetResources()},
+		Resources:   &runtime.ContainerResources{Linux: resources},
 	}
 }
 

@@ -106,3 +106,11 @@ func (s *Server) ContainerStats(ctx context.Context, r *runtime.ContainerStatsRe
 func (s *Server) ListContainerStats(ctx context.Context, r *runtime.ListContainerStatsRequest) (*runtime.ListContainerStatsResponse, error) {
 	return &runtime.ListContainerStatsResponse{Stats: s.opts.Containers.ListContainerStats(ctx, r.GetFilter())}, nil
 }
+
+// UpdateContainerResources changes a container's CPU and memory resources.
+func (s *Server) UpdateContainerResources(ctx context.Context, r *runtime.UpdateContainerResourcesRequest) (*runtime.UpdateContainerResourcesResponse, error) {
+	if err := s.opts.Containers.UpdateResources(ctx, r.GetContainerId(), r.GetLinux()); err != nil {
+		return nil, err
+	}
+	return &runtime.UpdateContainerResourcesResponse{}, nil
+}
