@@ -10,6 +10,7 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 	"github.com/moby/sys/signal"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // killWait bounds the wait for a container's exit after SIGKILL.
@@ -34,9 +35,20 @@ func (s *Service) Stop(ctx context.Context, id string, timeout int64) error {
 
 func (s *Service) stop(ctx context.Context, c *Container, grace time.Duration) error {
 	c.mu.RLock()
-	task, exited := c.task, c.exited
+	task, exited, running := c.task, c.exited, c.status.State == runtime.ContainerState_CONTAINER_RUNNING
 	c.mu.RUnlock()
 	if task == nil {
+		if running && exited != nil {
+			// The exit is being recorded (output drained, task deleted):
+			// wait for it, so that Remove finds the task gone.
+			select {
+			case <-exited:
+			case <-time.After(killWait):
+				return fmt.Errorf("container %s: exit not recorded after %s", c.meta.ID, killWait)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		return nil
 	}
 	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"container": c.meta.ID, "sandbox": c.meta.SandboxID}))
