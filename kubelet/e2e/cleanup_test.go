@@ -278,3 +278,32 @@ func removeDevicePluginFiles() {
 	_ = os.Remove(devicePluginDir)               // only if empty
 	_ = os.Remove(filepath.Dir(devicePluginDir)) // only if empty
 }
+
+// killStaleDaemons kills kubelet, podshimd and containerd processes of an
+// earlier run of this harness that died without its teardown (a killed
+// test binary): they are recognised by an argument below base.
+func killStaleDaemons(base string) {
+	for _, name := range []string{"kubelet", "podshimd", "containerd"} {
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == os.Getpid() {
+				continue
+			}
+			cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err != nil {
+				continue
+			}
+			args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+			if filepath.Base(args[0]) != name {
+				continue
+			}
+			for _, a := range args[1:] {
+				if strings.Contains(a, base+"/") {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+					break
+				}
+			}
+		}
+	}
+}

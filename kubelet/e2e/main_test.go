@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -83,6 +84,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse() // for -test.timeout, read below
 	ctx := context.Background()
 	start := time.Now()
 	hh, err := newHarness()
@@ -116,6 +118,17 @@ func run(m *testing.M) int {
 		return 1
 	}
 	setupTime := time.Since(start)
+	// go test's -timeout panics without running TestMain's teardown: tear
+	// down shortly before it instead.
+	if d := testTimeout(); d > time.Minute {
+		timer := time.AfterFunc(d-30*time.Second, func() {
+			fmt.Fprintf(os.Stderr, "kubelet e2e: -timeout %s about to expire: tearing down\n", d)
+			teardown()
+			fmt.Fprintf(os.Stderr, "kubelet e2e: logs kept in %s\n", baseDir)
+			os.Exit(1)
+		})
+		defer timer.Stop()
+	}
 	code := m.Run()
 	tdStart := time.Now()
 	errs := teardown()
@@ -132,6 +145,16 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "kubelet e2e: logs kept in %s\n", baseDir)
 	}
 	return code
+}
+
+// testTimeout is go test's -timeout (0: none).
+func testTimeout() time.Duration {
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return 0
+	}
+	d, _ := time.ParseDuration(f.Value.String())
+	return d
 }
 
 // newHarness checks that everything the run needs is there. A missing
@@ -224,7 +247,7 @@ func (h *harness) setup(ctx context.Context) error {
 		}
 	}
 
-	reg, err := startRegistry()
+	reg, err := startRegistry(ctx)
 	if err != nil {
 		return err
 	}
@@ -312,6 +335,7 @@ func (h *harness) teardown(ctx context.Context) []error {
 // mounts below the base dir (kubelet bind-mounts its root dir onto itself),
 // pod cgroups, /var/log/containers links, netns, the bridge and IPs.
 func (h *harness) cleanupLeftovers() []error {
+	killStaleDaemons(h.paths.base)
 	killCgroupTree(cgroupRoot)
 	h.containerd.stop()
 	killShims(filepath.Join(h.paths.containerdDir, "containerd.sock"))

@@ -35,6 +35,7 @@ func TestWebServerWithLogSidecar(t *testing.T) {
 					Image: busyboxImage,
 					Command: shell(`mkdir -p /www && echo hello-from-web > /www/index.html
 ip -4 -o addr show eth0 > /out/web-ip
+ip -o link show lo > /out/web-lo
 # -vv: one log line per request and per response code, on stderr.
 exec httpd -f -vv -p 8080 -h /www 2>>/logs/access.log`),
 					VolumeMounts: []VolumeMount{{Name: "logs", MountPath: "/logs"}, {Name: "out", MountPath: "/out"}},
@@ -81,7 +82,7 @@ done`),
 	}
 
 	// Both containers see the pod IP on their eth0: one network namespace.
-	for _, f := range []string{"web-ip", "sidecar-ip"} {
+	for _, f := range []string{"web-ip", "sidecar-ip", "web-lo"} {
 		path := filepath.Join(out, f)
 		waitUntil(t, 20*time.Second, f+" written", func() error {
 			if readFile(t, path) == "" {
@@ -89,9 +90,17 @@ done`),
 			}
 			return nil
 		})
+	}
+	for _, f := range []string{"web-ip", "sidecar-ip"} {
+		path := filepath.Join(out, f)
 		if got := readFile(t, path); !strings.Contains(got, "inet "+podIP+"/") {
 			t.Errorf("%s: container's eth0 is %q, want the pod IP %s", f, strings.TrimSpace(got), podIP)
 		}
+	}
+
+	// Containers talk over localhost: the pod's loopback must be up.
+	if lo := readFile(t, filepath.Join(out, "web-lo")); !strings.Contains(lo, ",UP") {
+		t.Errorf("the pod's loopback interface is not up: %q", strings.TrimSpace(lo))
 	}
 
 	// The sidecar reaches the server on localhost and reads its log.

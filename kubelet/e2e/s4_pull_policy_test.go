@@ -26,7 +26,8 @@ func TestImagePullPolicy(t *testing.T) {
 	never := "docker.io/" + neverRepo + ":1.0"
 
 	// All images that should be present are pulled beforehand, so every
-	// registry request after `since` is one kubelet's policy caused.
+	// registry request after `since` (a mark in the registry's request log)
+	// is one kubelet's policy caused.
 	for _, img := range []string{ifNotPresent, always, noPolicy} {
 		if err := h.cri.pullImage(ctx, img); err != nil {
 			t.Fatal(err)
@@ -38,7 +39,7 @@ func TestImagePullPolicy(t *testing.T) {
 	if present, err := h.cri.imagePresent(ctx, never); err != nil || present {
 		t.Fatalf("image %s should be absent: present=%v, %v", never, present, err)
 	}
-	since := time.Now()
+	since := reg.mark()
 
 	// Each container exits after a second and is restarted (restartPolicy
 	// Always), so there are several container starts to count.
