@@ -2,8 +2,8 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/containerd/containerd"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	criapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/critest/testenv"
@@ -76,6 +77,7 @@ func runSuite(m *testing.M) int {
 	}
 	cleanStaleRuns()
 	s := &suite{}
+	env = s
 	var once sync.Once
 	teardown := func() []error {
 		var errs []error
@@ -102,11 +104,13 @@ func runSuite(m *testing.M) int {
 		}
 		return 1
 	}
-	env = s
 	fmt.Fprintf(os.Stderr, "integration: set-up took %s (dir %s)\n", time.Since(start).Round(time.Millisecond), s.dir)
 
 	code := m.Run()
 
+	if code != 0 {
+		keepLog(s.podshimd.LogPath)
+	}
 	tdStart := time.Now()
 	errs := teardown()
 	for _, e := range errs {
@@ -167,6 +171,9 @@ func (s *suite) setup(ctx context.Context) error {
 	s.ctrd, err = containerd.New(s.containerd.Address, containerd.WithDefaultNamespace(ctrdNamespace))
 	if err != nil {
 		return fmt.Errorf("containerd client: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "podshimd"), 0o755); err != nil {
+		return err
 	}
 	s.podshimd, err = testenv.StartPodshimd(ctx, filepath.Join(dir, "podshimd"), testenv.PodshimdOptions{
 		Binary:            filepath.Join(s.binDir, "podshimd"),
@@ -270,7 +277,14 @@ func (s *suite) teardown() []error {
 	if err := os.RemoveAll(hostLocalDir); err != nil {
 		errs = append(errs, err)
 	}
+	if n := removeNetworkRules(); n > 0 {
+		errs = append(errs, fmt.Errorf("removed %d leftover iptables nat rules of network %s", n, networkName))
+	}
 	if s.registry != nil {
+		// The pushes' keep-alive connections would hold up the shutdown.
+		if tr, ok := remote.DefaultTransport.(*http.Transport); ok {
+			tr.CloseIdleConnections()
+		}
 		if err := s.registry.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -312,7 +326,7 @@ func (s *suite) podResidue() []string {
 	for {
 		out = out[:0]
 		res := takeResources(context.Background())
-		for _, kind := range []string{kindNetNS, kindIPs, kindVeths, kindMounts, kindContainers, kindTasks, kindShims} {
+		for _, kind := range []string{kindNetNS, kindIPs, kindVeths, kindMounts, kindContainers, kindTasks, kindSnapshots, kindShims, kindDirs, kindCNICache, kindIptables} {
 			for _, item := range res[kind] {
 				out = append(out, kind+" "+item)
 			}
@@ -321,54 +335,5 @@ func (s *suite) podResidue() []string {
 			return out
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// cleanStaleRuns tears down what an earlier run of this suite left when
-// it was killed before its teardown (its owner process is gone).
-func cleanStaleRuns() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), baseDirPrefix+"*"))
-	for _, dir := range dirs {
-		data, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if err := syscall.Kill(pid, 0); err == nil || !errors.Is(err, syscall.ESRCH) {
-			continue // still running
-		}
-		fmt.Fprintf(os.Stderr, "integration: cleaning up after an interrupted run in %s\n", dir)
-		testenv.KillShims(filepath.Join(dir, "containerd", "containerd.sock"))
-		killProcessesUsing(dir)
-		testenv.UnmountBelow(dir)
-		_ = exec.Command("ip", "link", "del", bridgeName).Run()
-		_ = os.RemoveAll(hostLocalDir)
-		_ = os.RemoveAll(dir)
-	}
-}
-
-// killProcessesUsing kills containerd and podshimd processes whose command
-// line names a path below dir (left by a killed run).
-func killProcessesUsing(dir string) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) == 0 || !(strings.HasSuffix(args[0], "containerd") || strings.HasSuffix(args[0], "podshimd")) {
-			continue
-		}
-		if strings.Contains(string(cmdline), dir+"/") {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
 	}
 }
