@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// maxFailures is how many failed pod starts or teardowns per runtime the
+// benchmark records and works around before it gives up.
+const maxFailures = 10
+
+// Bench runs the workloads against both runtimes of an Env.
+type Bench struct {
+	opts Options
+	env  *Env
+	res  *Result
+
+	mu       sync.Mutex
+	failures [2]int
+	failRows map[string]*[2]int // section -> failures per runtime
+}
+
+// failed records a failed pod start or teardown of runtime i in section sec:
+// the error goes into the notes and the section gets a "failed" row. It
+// returns an error once a runtime has failed more than maxFailures times.
+func (b *Bench) failed(i int, sec, what string, err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failures[i]++
+	if b.failRows == nil {
+		b.failRows = map[string]*[2]int{}
+	}
+	if b.failRows[sec] == nil {
+		b.failRows[sec] = &[2]int{}
+	}
+	b.failRows[sec][i]++
+	name := b.env.RTs[i].Name
+	b.res.Notes = append(b.res.Notes, fmt.Sprintf("FAILED (%s, %s): %s: %v", sec[:strings.IndexByte(sec, '.')+1], name, what, err))
+	logf("%s: %s failed: %v", name, what, err)
+	if b.failures[i] > maxFailures {
+		return fmt.Errorf("%s failed more than %d times; last: %s: %w", name, maxFailures, what, err)
+	}
+	return nil
+}
+
+// failureRow adds a row counting the failures of section sec, if any.
+func (b *Bench) failureRow(sec string) {
+	b.mu.Lock()
+	f := b.failRows[sec]
+	b.mu.Unlock()
+	if f != nil {
+		b.value(sec, "FAILED calls (left out of the figures; see notes)", "count", float64(f[0]), float64(f[1]), "")
+	}
+}
+
+// discard removes a pod whose teardown failed, ignoring errors (the
+// runtime's own idempotent Stop/Remove), so that nothing is left running.
+func (rt *Runtime) discard(pod Pod) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	_, _ = rt.RT.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: pod.ID})
+	_, _ = rt.RT.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: pod.ID})
+}
+
+// latency appends a row of latency samples for both runtimes.
+func (b *Bench) latency(sec, metric string, s pair) {
+	b.res.Rows = append(b.res.Rows, Row{Section: sec, Metric: metric, Unit: "ms",
+		Podshim: latencyCell(s[0], ""), Ctrd: latencyCell(s[1], "")})
+}
+
+// value appends a row of single values for both runtimes.
+func (b *Bench) value(sec, metric, unit string, a, c float64, note string) {
+	b.res.Rows = append(b.res.Rows, Row{Section: sec, Metric: metric, Unit: unit,
+		Podshim: valueCell(a, note), Ctrd: valueCell(c, note)})
+}
+
+func (b *Bench) note(s string) { b.res.Notes = append(b.res.Notes, s) }
+
+// run runs the selected workload groups in the order that keeps the pod
+// count low until the steady-state phase.
+func (b *Bench) run(ctx context.Context) error {
+	if err := b.warmUp(ctx); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	steps := []struct {
+		name string
+		f    func(context.Context) error
+	}{{"sequential", b.sequential}, {"concurrent", b.concurrent}, {"pull", b.pull}, {"steady", b.steady}}
+	for _, s := range steps {
+		if !b.opts.runs(s.name) {
+			continue
+		}
+		start := time.Now()
+		logf("workload group %s", s.name)
+		if err := s.f(ctx); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		b.note(fmt.Sprintf("workload group %s took %s", s.name, time.Since(start).Round(time.Second)))
+	}
+	return nil
+}
+
+// find returns the row with the given section prefix and metric prefix.
+func (b *Bench) find(secPrefix, metricPrefix string) (Row, bool) {
+	for _, r := range b.res.Rows {
+		if strings.HasPrefix(r.Section, secPrefix) && strings.HasPrefix(r.Metric, metricPrefix) {
+			return r, true
+		}
+	}
+	return Row{}, false
+}
+
+// targets compares the run's figures with issue 5's goals.
+func (b *Bench) targets() {
+	add := func(goal, measured string, met *bool) {
+		b.res.Targets = append(b.res.Targets, Target{Goal: goal, Measured: measured, Met: met})
+	}
+	ratioTarget := func(goal string, r Row, ok bool, limit float64) {
+		if !ok {
+			return
+		}
+		q := r.Ratio()
+		if math.IsNaN(q) {
+			add(goal, fmt.Sprintf("not measurable (podshim: %s, containerd: %s)", orDash(r.Podshim.Note), orDash(r.Ctrd.Note)), nil)
+			return
+		}
+		add(goal, fmt.Sprintf("%.2fx", q), ptr(q <= limit))
+	}
+	if r, ok := b.find("1.", "sum"); ok {
+		ratioTarget("pod startup sum, podshim/containerd p50 <= 0.6x", r, ok, 0.6)
+		if r.Podshim.Summary != nil && r.Floor != nil && r.Floor.Summary != nil {
+			q := float64(r.Podshim.Summary.P50) / float64(r.Floor.Summary.P50)
+			add("pod startup p50 within 1.5x of the floor", fmt.Sprintf("%.2fx (podshim %s ms, floor %s ms)", q,
+				fmtMS(r.Podshim.Summary.P50), fmtMS(r.Floor.Summary.P50)), ptr(q <= 1.5))
+		}
+	}
+	for _, c := range b.opts.Concurrency {
+		r, ok := b.find(fmt.Sprintf("2. Pod startup, %d pods", c), "wall time, all")
+		ratioTarget(fmt.Sprintf("%d pods at once, wall time <= 0.6x", c), r, ok, 0.6)
+	}
+	for _, call := range []string{"ListPodSandbox", "ListContainers", "PodSandboxStatus", "ContainerStatus", "ListPodSandboxStats"} {
+		r, ok := b.find("4.", call)
+		ratioTarget(fmt.Sprintf("%s at %d pods <= 0.5x", call, b.opts.Steady), r, ok, 0.5)
+		if ok && call != "ListPodSandboxStats" && r.Podshim.Summary != nil {
+			p99 := r.Podshim.Summary.P99
+			add(fmt.Sprintf("%s podshim p99 < 1 ms", call), fmtMS(p99)+" ms", ptr(p99 < time.Millisecond))
+		}
+	}
+	if r, ok := b.find("4.", "ListContainerStats"); ok {
+		ratioTarget(fmt.Sprintf("ListContainerStats at %d pods <= 0.5x", b.opts.Steady), r, ok, 0.5)
+	}
+	if r, ok := b.find("4.", "ListContainerStats: age"); ok && r.Podshim.Summary != nil {
+		age := r.Podshim.Summary.P99
+		add("ListContainerStats values fresh (podshim p99 age < 1 s)", fmtMS(age)+" ms", ptr(age < time.Second))
+	}
+	if r, ok := b.find("5.", fmt.Sprintf("RSS at %d pods", b.opts.Steady)); ok {
+		ratioTarget(fmt.Sprintf("memory (RSS) at %d pods <= 0.7x", b.opts.Steady), r, ok, 0.7)
+	}
+	if r, ok := b.find("3.", "sum"); ok {
+		ratioTarget("teardown sum <= 0.7x", r, ok, 0.7)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

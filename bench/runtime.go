@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/critest/testenv"
+)
+
+// Runtime is one CRI endpoint under test, with the processes that make it up.
+type Runtime struct {
+	Name    string // "podshim" or "containerd"
+	Key     string // "a" or "b": names its dirs, CNI network and cgroup parent
+	Version string // from the CRI Version call
+	// Counted says which processes the memory and CPU figures add up.
+	Counted string
+
+	RT  cri.RuntimeServiceClient
+	Img cri.ImageServiceClient
+
+	// ContainerdAddress is the socket of the containerd that runs the pods;
+	// its shims name it on their command line.
+	ContainerdAddress string
+	CgroupParent      string // "/podshim-bench-a": pods go below it
+	LogDir            string // pod log directories go below it
+	Network           Network
+
+	isDaemon func(args []string) bool // podshimd / containerd of this runtime, not shims
+	conn     *grpc.ClientConn
+	stops    []func()
+}
+
+// Usage returns the processes of the runtime (daemons and shims) with their
+// memory when withMem, and their CPU times.
+func (r *Runtime) Usage(withMem bool) Usage {
+	procs := listProcs(func(args []string) bool {
+		return r.isDaemon(args) || isShimOf(args, r.ContainerdAddress)
+	}, withMem)
+	return sumUsage(procs, r.ContainerdAddress)
+}
+
+// Stop stops the runtime's daemons (last started first). Containerd's Stop
+// also kills the shims it left and unmounts below its directory.
+func (r *Runtime) Stop() {
+	if r.conn != nil {
+		r.conn.Close()
+		r.conn = nil
+	}
+	for i := len(r.stops) - 1; i >= 0; i-- {
+		r.stops[i]()
+	}
+	r.stops = nil
+}
+
+// runtimeSetup is what both runtimes are started with.
+type runtimeSetup struct {
+	Dir          string // the benchmark's work dir
+	HostsDir     string // containerd hosts.toml dir for the local registry
+	SandboxImage string
+	Podshimd     string // podshimd binary (pause next to it)
+}
+
+// startPodshim starts podshim's own containerd (CRI plugin meant to be off)
+// and podshimd on it.
+func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, error) {
+	r := &Runtime{Name: "podshim", Key: "a", Network: net,
+		CgroupParent: "/podshim-bench-a", LogDir: filepath.Join(s.Dir, "logs", "a")}
+	ctrd, err := testenv.StartContainerd(ctx, filepath.Join(s.Dir, "a", "containerd"), testenv.ContainerdOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("start podshim's containerd: %w", err)
+	}
+	r.stops = append(r.stops, ctrd.Stop)
+	r.ContainerdAddress = ctrd.Address
+	p, err := testenv.StartPodshimd(ctx, filepath.Join(s.Dir, "a", "podshim"), testenv.PodshimdOptions{
+		Binary:            s.Podshimd,
+		ContainerdAddress: ctrd.Address,
+		CNIConfDir:        net.ConfDir,
+		RegistryConfigDir: s.HostsDir,
+		// The fixture passes --log-level debug; a later flag wins. Both
+		// runtimes log at info level.
+		ExtraArgs: []string{"--sandbox-image", s.SandboxImage, "--cni-bin-dir", "/usr/lib/cni", "--log-level", "info"},
+	})
+	if err != nil {
+		r.Stop()
+		return nil, fmt.Errorf("start podshimd: %w", err)
+	}
+	r.stops = append(r.stops, p.Stop)
+	r.RT, r.Img = p.Runtime, p.Image
+	ctrdConfig := filepath.Join(ctrd.Dir, "containerd.toml")
+	r.isDaemon = func(args []string) bool {
+		switch filepath.Base(args[0]) {
+		case "podshimd":
+			return hasArg(args, p.Socket)
+		case "containerd":
+			return hasArg(args, ctrdConfig)
+		}
+		return false
+	}
+	r.Counted = "podshimd + its containerd + that containerd's shims"
+	if criServes(ctx, ctrd.Address) {
+		r.Counted += " (WARNING: this containerd also serves its own CRI plugin: critest/testenv leaves it enabled)"
+	}
+	return r, r.ready(ctx)
+}
+
+// startContainerdCRI starts a containerd with its built-in CRI plugin as the
+// runtime under test.
+func startContainerdCRI(ctx context.Context, s runtimeSetup, net Network) (*Runtime, error) {
+	dir := filepath.Join(s.Dir, "b", "containerd")
+	r := &Runtime{Name: "containerd", Key: "b", Network: net,
+		CgroupParent: "/podshim-bench-b", LogDir: filepath.Join(s.Dir, "logs", "b")}
+	ctrd, err := testenv.StartContainerd(ctx, dir, testenv.ContainerdOptions{EnableCRI: true, CRIConfig: criConfig(s, net, dir)})
+	if err != nil {
+		return nil, fmt.Errorf("start containerd with CRI: %w", err)
+	}
+	r.stops = append(r.stops, ctrd.Stop)
+	r.ContainerdAddress = ctrd.Address
+	conn, err := grpc.NewClient("unix://"+ctrd.Address, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	if err != nil {
+		r.Stop()
+		return nil, fmt.Errorf("connect to containerd CRI: %w", err)
+	}
+	r.conn = conn
+	r.RT, r.Img = cri.NewRuntimeServiceClient(conn), cri.NewImageServiceClient(conn)
+	ctrdConfig := filepath.Join(dir, "containerd.toml")
+	r.isDaemon = func(args []string) bool {
+		return filepath.Base(args[0]) == "containerd" && hasArg(args, ctrdConfig)
+	}
+	r.Counted = "containerd (CRI plugin built in) + its shims"
+	return r, r.ready(ctx)
+}
+
+// criConfig is containerd's CRI plugin configuration for the benchmark
+// (containerd 1.6 keys, docs/cri/config.md): the local registry's pause
+// image, restrict_oom_score_adj (the process lacks CAP_SYS_RESOURCE), its
+// own CNI network, runc root and netns dir.
+func criConfig(s runtimeSetup, net Network, dir string) string {
+	return fmt.Sprintf(`[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %q
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        Root = %q
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %q
+    max_conf_num = 1
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = %q
+`, s.SandboxImage, filepath.Join(dir, "runc"), net.ConfDir, s.HostsDir)
+}
+
+// ready waits until the runtime reports RuntimeReady and NetworkReady, and
+// records its version.
+func (r *Runtime) ready(ctx context.Context) error {
+	deadline := time.Now().Add(60 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := r.RT.Status(cctx, &cri.StatusRequest{})
+		cancel()
+		if err != nil {
+			last = err.Error()
+		} else {
+			ok := 0
+			for _, c := range st.GetStatus().GetConditions() {
+				if (c.Type == cri.RuntimeReady || c.Type == cri.NetworkReady) && c.Status {
+					ok++
+				} else {
+					last = fmt.Sprintf("%s=%v (%s: %s)", c.Type, c.Status, c.Reason, c.Message)
+				}
+			}
+			if ok == 2 {
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				v, err := r.RT.Version(cctx, &cri.VersionRequest{})
+				cancel()
+				if err != nil {
+					return fmt.Errorf("%s: Version: %w", r.Name, err)
+				}
+				r.Version = v.RuntimeName + " " + v.RuntimeVersion
+				return nil
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not become ready within 60s: %s", r.Name, last)
+}
+
+// criServes tells whether a CRI runtime service answers on the unix socket.
+func criServes(ctx context.Context, socket string) bool {
+	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err = cri.NewRuntimeServiceClient(conn).Version(cctx, &cri.VersionRequest{})
+	return err == nil
+}
+
+// pullImages pulls the given images through CRI (not timed).
+func (r *Runtime) pullImages(ctx context.Context, refs ...string) error {
+	for _, ref := range refs {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		_, err := r.Img.PullImage(cctx, &cri.PullImageRequest{Image: &cri.ImageSpec{Image: ref}})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s: pull %s: %w", r.Name, ref, err)
+		}
+	}
+	return nil
+}
+
+// removeAllPods stops and removes every pod of the runtime through CRI,
+// a few at a time.
+func (r *Runtime) removeAllPods(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	resp, err := r.RT.ListPodSandbox(cctx, &cri.ListPodSandboxRequest{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%s: list pods: %w", r.Name, err)
+	}
+	ids := make([]string, 0, len(resp.Items))
+	for _, p := range resp.Items {
+		ids = append(ids, p.Id)
+	}
+	var errs errList
+	forEach(ids, 4, func(id string) {
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if _, err := r.RT.StopPodSandbox(cctx, &cri.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
+			errs.add(err)
+			return
+		}
+		if _, err := r.RT.RemovePodSandbox(cctx, &cri.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
+			errs.add(err)
+		}
+	})
+	return errs.err(fmt.Sprintf("%s: removing %d pods", r.Name, len(ids)))
+}
+
+// podLogDir is the log directory of a pod, made before RunPodSandbox as
+// kubelet does.
+func (r *Runtime) podLogDir(uid string) (string, error) {
+	d := filepath.Join(r.LogDir, uid)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", fmt.Errorf("pod log dir: %w", err)
+	}
+	return d, nil
+}
+
+// shortVersion trims a multi-line version output to its first line.
+func shortVersion(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
