@@ -54,7 +54,7 @@ func (s *Service) recordExit(ctx context.Context, c *Container, code int32, at t
 	}
 	if err := c.update(func(st *Status) {
 		st.State, st.ExitCode, st.FinishedAt = runtime.ContainerState_CONTAINER_EXITED, code, at.UnixNano()
-		if st.StartedAt == 0 {
+		if st.StartedAt == 0 || st.StartedAt > st.FinishedAt {
 			st.StartedAt = st.FinishedAt
 		}
 		switch {

@@ -62,6 +62,7 @@ func (s *Service) start(ctx context.Context, c *Container) error {
 	c.mu.Lock()
 	c.task, c.io, c.exited = task, cio, exited
 	c.mu.Unlock()
+	startedAt := time.Now().UnixNano()
 	if err := task.Start(ctx); err != nil {
 		c.mu.Lock()
 		c.task, c.io = nil, nil
@@ -72,12 +73,12 @@ func (s *Service) start(ctx context.Context, c *Container) error {
 		cio.close()
 		return fmt.Errorf("start container %s: %w", c.meta.ID, err)
 	}
-	now := time.Now().UnixNano()
-	// The process may already have exited, and its exit been recorded.
+	// The process may already have exited, and its exit been recorded:
+	// then its times stand (started ≤ finished).
 	return c.update(func(st *Status) {
-		st.Pid, st.StartedAt = task.Pid(), now
+		st.Pid = task.Pid()
 		if st.State == runtime.ContainerState_CONTAINER_CREATED {
-			st.State = runtime.ContainerState_CONTAINER_RUNNING
+			st.State, st.StartedAt = runtime.ContainerState_CONTAINER_RUNNING, startedAt
 		}
 	})
 }

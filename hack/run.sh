@@ -30,8 +30,7 @@ if ! ls "$CNI_CONF_DIR"/*.conf* >/dev/null 2>&1; then
   "plugins": [
     {"type": "bridge", "bridge": "podshim0", "isGateway": true, "ipMasq": true, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-    {"type": "portmap", "capabilities": {"portMappings": true}},
-    {"type": "loopback"}
+    {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
 CONF

@@ -59,8 +59,7 @@ func loadFile(path string) (*libcni.NetworkConfigList, error) {
 	return list, nil
 }
 
-// WriteBridgeConfig writes a bridge + host-local + portmap + loopback
-// conflist for network name on bridge br with the given subnet into
+// WriteBridgeConfig writes a bridge + host-local + portmap conflist for network name on bridge br with the given subnet into
 // dir/10-<name>.conflist. It is what `make run` and the tests use.
 func WriteBridgeConfig(dir, name, bridge, subnet string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -82,8 +81,7 @@ func WriteBridgeConfig(dir, name, bridge, subnet string) (string, error) {
         "routes": [{"dst": "0.0.0.0/0"}]
       }
     },
-    {"type": "portmap", "capabilities": {"portMappings": true}},
-    {"type": "loopback"}
+    {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
 `, name, bridge, subnet)

@@ -145,6 +145,11 @@ func (m *Manager) Setup(ctx context.Context, pod Pod) (Result, error) {
 // with (libcni's cache) when there is one, so a changed config dir does not
 // strand the pod's IP. It is idempotent.
 func (m *Manager) Teardown(ctx context.Context, pod Pod) error {
+	if !NetNSExists(pod.NetNS) {
+		// The CNI spec lets DEL run without a netns: plugins still
+		// release what lives outside it (IPs, NAT rules).
+		pod.NetNS = ""
+	}
 	rt := runtimeConf(pod)
 	list, err := m.network()
 	if cachedBytes, _, cerr := m.cachedConfig(list, rt); cerr == nil && cachedBytes != nil {
@@ -158,12 +163,27 @@ func (m *Manager) Teardown(ctx context.Context, pod Pod) error {
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
 	if err := m.cni.DelNetworkList(ctx, list, rt); err != nil {
-		if strings.Contains(err.Error(), "no such file or directory") {
-			return nil
+		// DEL runs the chain in reverse and stops at the first failure,
+		// stranding what earlier plugins hold (the IP, NAT rules). Go on
+		// plugin by plugin, so every plugin that can release does.
+		if perr := m.delEachPlugin(ctx, list, rt); perr != nil {
+			return fmt.Errorf("CNI DEL on network %q for pod %s: %w", list.Name, pod.ID, err)
 		}
-		return fmt.Errorf("CNI DEL on network %q for pod %s: %w", list.Name, pod.ID, err)
 	}
 	return nil
+}
+
+// delEachPlugin runs DEL for each plugin of list, last first, past
+// failures; it returns the first failure.
+func (m *Manager) delEachPlugin(ctx context.Context, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) error {
+	var first error
+	for i := len(list.Plugins) - 1; i >= 0; i-- {
+		one := &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: list.Plugins[i : i+1]}
+		if err := m.cni.DelNetworkList(ctx, one, rt); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func (m *Manager) cachedConfig(list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) ([]byte, *libcni.RuntimeConf, error) {

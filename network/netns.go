@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/containerd/containerd/pkg/netns"
+	cnins "github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
 )
 
 // NewNetNS creates a network namespace and pins it with a bind mount in the
@@ -18,6 +20,17 @@ func (m *Manager) NewNetNS() (string, error) {
 	ns, err := netns.NewNetNS(m.opts.NetNSDir)
 	if err != nil {
 		return "", fmt.Errorf("create netns: %w", err)
+	}
+	// The pod's loopback: CNI configures eth0, localhost is ours.
+	if err := ns.Do(func(cnins.NetNS) error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(lo)
+	}); err != nil {
+		_ = ns.Remove()
+		return "", fmt.Errorf("bring up loopback in netns %s: %w", ns.GetPath(), err)
 	}
 	return ns.GetPath(), nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cnins "github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -67,6 +68,19 @@ func TestSetupTeardownLeavesNothing(t *testing.T) {
 	defer RemoveNetNS(nsPath)
 	if !NetNSExists(nsPath) {
 		t.Fatalf("netns %s not pinned", nsPath)
+	}
+	err = cnins.WithNetNSPath(nsPath, func(cnins.NetNS) error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if lo.Attrs().Flags&net.FlagUp == 0 {
+			return fmt.Errorf("lo is down in the new netns")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	pod := Pod{ID: "abc123", Name: "web", Namespace: "default", UID: "uid-1", NetNS: nsPath,
 		PortMappings: []*runtime.PortMapping{{Protocol: runtime.Protocol_TCP, ContainerPort: 8080, HostPort: 18089, HostIp: "127.0.0.1"}}}
@@ -150,4 +164,46 @@ func dialRead(t *testing.T, addr string) string {
 	buf := make([]byte, 100)
 	n, _ := c.Read(buf)
 	return string(buf[:n])
+}
+
+// TestTeardownPastAFailingPlugin: a chain whose last plugin is missing
+// fails ADD after bridge and host-local allocated; DEL must still release
+// the IP.
+func TestTeardownPastAFailingPlugin(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "net.d")
+	os.MkdirAll(conf, 0o755)
+	os.WriteFile(filepath.Join(conf, "10-broken.conflist"), []byte(`{"cniVersion":"1.0.0","name":"podshim-nettest-broken","plugins":[
+ {"type":"bridge","bridge":"cni-pnt1","isGateway":true,"ipam":{"type":"host-local","ranges":[[{"subnet":"10.93.1.0/24"}]]}},
+ {"type":"no-such-plugin"}]}`), 0o644)
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", "cni-pnt1").Run() })
+	m := New(Options{ConfDir: conf, BinDirs: []string{"/usr/lib/cni"}, CacheDir: filepath.Join(dir, "cache"), NetNSDir: filepath.Join(dir, "netns")})
+	nsPath, err := m.NewNetNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer RemoveNetNS(nsPath)
+	pod := Pod{ID: "broken1", Name: "b", Namespace: "default", UID: "u", NetNS: nsPath}
+	if _, err := m.Setup(context.Background(), pod); err == nil {
+		t.Fatal("Setup with a missing plugin succeeded")
+	}
+	ipDir := "/var/lib/cni/networks/podshim-nettest-broken"
+	if ips := reservedIPs(ipDir); len(ips) != 1 {
+		t.Fatalf("after the failed ADD, reserved IPs = %v; want the one bridge took", ips)
+	}
+	_ = m.Teardown(context.Background(), pod)
+	if ips := reservedIPs(ipDir); len(ips) != 0 {
+		t.Fatalf("IP reservations left after DEL: %v", ips)
+	}
+}
+
+func reservedIPs(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var ips []string
+	for _, e := range entries {
+		if net.ParseIP(e.Name()) != nil {
+			ips = append(ips, e.Name())
+		}
+	}
+	return ips
 }

@@ -25,6 +25,12 @@ func (s *Service) HandleExit(ctx context.Context, e *eventtypes.TaskExit) {
 
 func (s *Service) pauseExited(ctx context.Context, sb *Sandbox) {
 	sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_NOTREADY})
+	// A running Stop or Remove deletes the task itself: two deletes race,
+	// and the loser talks to a shim that already shut down.
+	if !sb.opMu.TryLock() {
+		return
+	}
+	defer sb.opMu.Unlock()
 	task, err := sb.container.Task(ctx, nil)
 	if err == nil {
 		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {

@@ -81,7 +81,11 @@ func stopPause(ctx context.Context, c containerd.Container) error {
 		}
 	}
 	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete pause task: %w", err)
+		// The shim exits with its last task; a delete that lost the
+		// connection may still have happened.
+		if _, terr := c.Task(ctx, nil); !errdefs.IsNotFound(terr) {
+			return fmt.Errorf("delete pause task: %w", err)
+		}
 	}
 	return nil
 }
