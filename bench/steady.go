@@ -316,12 +316,18 @@ func (b *Bench) idleWindow(ctx context.Context, sec string, pods [2][]Pod, withS
 			start := time.Now()
 			for n := 0; ; n++ {
 				next := start.Add(time.Duration(n) * time.Second)
-				select {
-				case <-wctx.Done():
+				if wctx.Err() == nil {
+					select {
+					case <-wctx.Done():
+					case <-time.After(time.Until(next)):
+					}
+				}
+				if wctx.Err() != nil {
 					cpu[i] = time.Duration(float64(rt.Usage(false).cpuSince(before)) / time.Since(start).Seconds())
 					return
-				case <-time.After(time.Until(next)):
 				}
+				// A poll that starts inside the window runs to its end; the
+				// CPU time is divided by the time actually covered.
 				t0 := time.Now()
 				for _, c := range calls {
 					if failed[c.name] {
@@ -332,19 +338,20 @@ func (b *Bench) idleWindow(ctx context.Context, sec string, pods [2][]Pod, withS
 						reps = c.samples // each pod / each container
 					}
 					for k := 0; k < reps; k++ {
-						cctx, cancel := context.WithTimeout(wctx, 10*time.Second)
+						cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 						_, err := c.do(cctx, rt, pods[i], k)
 						cancel()
-						if err != nil && wctx.Err() == nil {
+						if err != nil {
+							if ctx.Err() != nil {
+								return
+							}
 							failed[c.name] = true
 							skipped[i] = append(skipped[i], c.name+" ("+callNote(err)+")")
 							break
 						}
 					}
 				}
-				if wctx.Err() == nil {
-					ticks[i] = append(ticks[i], time.Since(t0))
-				}
+				ticks[i] = append(ticks[i], time.Since(t0))
 			}
 		}(i)
 	}
