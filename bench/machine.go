@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/buildinfo"
 	"os"
 	"os/exec"
 	"runtime"
@@ -66,14 +67,43 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// toolVersions asks containerd, runc, dpkg and git for their versions.
-func toolVersions() Versions {
+// toolVersions asks containerd, runc and dpkg for their versions, and the
+// podshimd binary for the commit it was built from.
+func toolVersions(podshimd string) Versions {
 	return Versions{
 		Containerd: shortVersion(cmdOutput("containerd", "--version")),
 		Runc:       shortVersion(cmdOutput("runc", "--version")),
 		CNIPlugins: cmdOutput("dpkg-query", "-W", "-f=${Version}", "containernetworking-plugins"),
-		PodshimGit: gitDescribe(),
+		PodshimGit: builtFrom(podshimd),
 	}
+}
+
+// builtFrom returns the VCS revision go build stamped into a binary
+// ("-dirty" when the tree had changes), or the work tree's commit marked
+// as such when the binary has none.
+func builtFrom(binary string) string {
+	info, err := buildinfo.ReadFile(binary)
+	if err == nil {
+		var rev, modified string
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if modified == "true" {
+				rev += "-dirty"
+			}
+			return rev
+		}
+	}
+	return "work tree at " + gitDescribe()
 }
 
 // gitDescribe returns the current commit, marked "-dirty" when the tree has

@@ -37,7 +37,7 @@ func main() {
 // exit code.
 func run(ctx context.Context, o Options) int {
 	started := time.Now()
-	res := &Result{Started: started, Machine: describeMachine(), Versions: toolVersions(), Options: o,
+	res := &Result{Started: started, Machine: describeMachine(), Versions: toolVersions(o.Podshimd), Options: o,
 		Command: strings.Join(append([]string{"bench"}, os.Args[1:]...), " ")}
 	outDir := filepath.Join(o.Results, started.Format("20060102-150405"))
 	logf("results will go to %s", outDir)

@@ -181,7 +181,7 @@ func (res *Result) header() []string {
 	return []string{
 		fmt.Sprintf("machine: %s, %s, %d CPUs, %s RAM, cgroups %s, load %s at start, %s at end",
 			m.CPU, m.Kernel, m.CPUs, m.MemoryTotal, m.Cgroups, m.LoadStart, m.LoadEnd),
-		fmt.Sprintf("podshim: %s (git %s); containerd CRI: %s; containerd: %s; runc: %s; CNI plugins %s; %s",
+		fmt.Sprintf("podshim: %s (podshimd built from %s); containerd CRI: %s; containerd: %s; runc: %s; CNI plugins %s; %s",
 			v.Podshim, v.PodshimGit, v.ContainerdCR, v.Containerd, v.Runc, v.CNIPlugins, m.GoVersion),
 		fmt.Sprintf("run: %s, took %s: %s", res.Started.Format(time.RFC3339), res.Duration, res.Command),
 		"memory/CPU of podshim = " + res.Counted[0] + "; of containerd = " + res.Counted[1],
