@@ -135,7 +135,12 @@ func (st *Streaming) attach(ctx context.Context, c *Container, task containerd.T
 				log.G(ctx).WithError(err).Debug("attach stdin copy ended")
 			}
 			if c.meta.Config.GetStdinOnce() {
+				// The shim holds a writer of the stdin FIFO too: only
+				// CloseIO makes the container see EOF.
 				cio.closeStdin()
+				if err := task.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser); err != nil && !errdefs.IsNotFound(err) {
+					log.G(ctx).WithError(err).Warn("close container stdin")
+				}
 			}
 		}()
 	}
@@ -178,14 +183,15 @@ func (st *Streaming) PortForward(ctx context.Context, podSandboxID string, port 
 	netns := sb.Metadata().NetNSPath
 	var conn net.Conn
 	dial := func() error {
-		var err error
+		var errs []error
 		for _, host := range []string{"127.0.0.1", "::1"} {
-			conn, err = net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(int(port))))
-			if err == nil {
+			var err error
+			if conn, err = net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(int(port)))); err == nil {
 				return nil
 			}
+			errs = append(errs, err)
 		}
-		return err
+		return errors.Join(errs...)
 	}
 	if netns == "" {
 		err = dial()
