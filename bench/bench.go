@@ -13,7 +13,7 @@ import (
 
 // maxFailures is how many failed pod starts or teardowns per runtime the
 // benchmark records and works around before it gives up.
-const maxFailures = 10
+const maxFailures = 50
 
 // Bench runs the workloads against both runtimes of an Env.
 type Bench struct {

@@ -162,23 +162,19 @@ type procCPU struct {
 	name  string // "podshimd", "containerd" or "shims"
 }
 
-// sumUsage adds up the processes' memory and remembers their CPU times.
-func sumUsage(procs []procInfo, address string) Usage {
+// sumUsage adds up the processes' memory and remembers their CPU times;
+// classify names each process ("podshimd", "containerd" or "shims").
+func sumUsage(procs []procInfo, classify func(args []string) string) Usage {
 	u := Usage{cpu: map[int]procCPU{}, RSSByName: map[string]int64{}}
 	for _, p := range procs {
+		name := classify(p.Args)
 		u.Processes++
-		if isShimOf(p.Args, address) {
+		if name == "shims" {
 			u.Shims++
-			u.RSSByName["shims"] += p.RSS
-		} else {
-			u.RSSByName[filepath.Base(p.Args[0])] += p.RSS
 		}
 		u.RSS += p.RSS
 		u.PSS += p.PSS
-		name := filepath.Base(p.Args[0])
-		if isShimOf(p.Args, address) {
-			name = "shims"
-		}
+		u.RSSByName[name] += p.RSS
 		u.cpu[p.PID] = procCPU{start: p.StartTime, cpu: p.CPU, name: name}
 	}
 	return u

@@ -69,3 +69,27 @@ func TestCPUSince(t *testing.T) {
 		t.Fatalf("cpuByNameSince = %v", by)
 	}
 }
+
+func TestSumUsageByName(t *testing.T) {
+	procs := []procInfo{
+		{PID: 1, Args: []string{"podshimd"}, RSS: 10 << 20, PSS: 5 << 20, CPU: time.Second},
+		{PID: 2, Args: []string{"containerd-shim-runc-v2"}, RSS: 3 << 20, PSS: 1 << 20},
+		{PID: 3, Args: []string{"containerd-shim-runc-v2"}, RSS: 3 << 20, PSS: 1 << 20},
+	}
+	classify := func(args []string) string {
+		if args[0] == "podshimd" {
+			return "podshimd"
+		}
+		return "shims"
+	}
+	u := sumUsage(procs, classify)
+	if u.Processes != 3 || u.Shims != 2 || u.RSS != 16<<20 || u.PSS != 7<<20 {
+		t.Fatalf("sumUsage = %+v", u)
+	}
+	if u.RSSByName["podshimd"] != 10<<20 || u.RSSByName["shims"] != 6<<20 {
+		t.Fatalf("RSSByName = %v", u.RSSByName)
+	}
+	if u.cpu[1].name != "podshimd" || u.cpu[1].cpu != time.Second {
+		t.Fatalf("cpu[1] = %+v", u.cpu[1])
+	}
+}

@@ -33,7 +33,9 @@ type Runtime struct {
 	LogDir            string // pod log directories go below it
 	Network           Network
 
-	isDaemon func(args []string) bool // podshimd / containerd of this runtime, not shims
+	// classify names a process of this runtime: "podshimd", "containerd"
+	// or "shims"; "" for any other process.
+	classify func(args []string) string
 	conn     *grpc.ClientConn
 	stops    []func()
 }
@@ -41,10 +43,8 @@ type Runtime struct {
 // Usage returns the processes of the runtime (daemons and shims) with their
 // memory when withMem, and their CPU times.
 func (r *Runtime) Usage(withMem bool) Usage {
-	procs := listProcs(func(args []string) bool {
-		return r.isDaemon(args) || isShimOf(args, r.ContainerdAddress)
-	}, withMem)
-	return sumUsage(procs, r.ContainerdAddress)
+	procs := listProcs(func(args []string) bool { return r.classify(args) != "" }, withMem)
+	return sumUsage(procs, r.classify)
 }
 
 // Stop stops the runtime's daemons (last started first). Containerd's Stop
@@ -95,14 +95,17 @@ func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, e
 	r.stops = append(r.stops, p.Stop)
 	r.RT, r.Img = p.Runtime, p.Image
 	ctrdConfig := filepath.Join(ctrd.Dir, "containerd.toml")
-	r.isDaemon = func(args []string) bool {
-		switch filepath.Base(args[0]) {
-		case "podshimd":
-			return hasArg(args, p.Socket)
-		case "containerd":
-			return hasArg(args, ctrdConfig)
+	listen := "unix://" + p.Socket
+	r.classify = func(args []string) string {
+		switch {
+		case contains(args, listen): // whatever the binary is called
+			return "podshimd"
+		case filepath.Base(args[0]) == "containerd" && contains(args, ctrdConfig):
+			return "containerd"
+		case isShimOf(args, r.ContainerdAddress):
+			return "shims"
 		}
-		return false
+		return ""
 	}
 	r.Counted = "podshimd + its containerd + that containerd's shims"
 	if criServes(ctx, ctrd.Address) {
@@ -132,8 +135,14 @@ func startContainerdCRI(ctx context.Context, s runtimeSetup, net Network) (*Runt
 	r.conn = conn
 	r.RT, r.Img = cri.NewRuntimeServiceClient(conn), cri.NewImageServiceClient(conn)
 	ctrdConfig := filepath.Join(dir, "containerd.toml")
-	r.isDaemon = func(args []string) bool {
-		return filepath.Base(args[0]) == "containerd" && hasArg(args, ctrdConfig)
+	r.classify = func(args []string) string {
+		switch {
+		case filepath.Base(args[0]) == "containerd" && contains(args, ctrdConfig):
+			return "containerd"
+		case isShimOf(args, r.ContainerdAddress):
+			return "shims"
+		}
+		return ""
 	}
 	r.Counted = "containerd (CRI plugin built in) + its shims"
 	return r, r.ready(ctx)

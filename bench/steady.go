@@ -258,7 +258,7 @@ func (b *Bench) steadyLatency(ctx context.Context, sec string, pods [2][]Pod) er
 				if notes[i] != "" {
 					continue
 				}
-				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				cctx, cancel := context.WithTimeout(ctx, callTimeout)
 				t0 := time.Now()
 				a, err := call.do(cctx, rts[i], pods[i], s)
 				d := time.Since(t0)
@@ -338,7 +338,7 @@ func (b *Bench) idleWindow(ctx context.Context, sec string, pods [2][]Pod, withS
 						reps = c.samples // each pod / each container
 					}
 					for k := 0; k < reps; k++ {
-						cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+						cctx, cancel := context.WithTimeout(ctx, callTimeout)
 						_, err := c.do(cctx, rt, pods[i], k)
 						cancel()
 						if err != nil {
