@@ -52,11 +52,13 @@ func StartContainerd(ctx context.Context, dir string, o ContainerdOptions) (*Con
 	}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "version = 2\nroot = %q\nstate = %q\n", c.Root, c.State)
+	if !o.EnableCRI {
+		// A top-level key: it must come before the first [table].
+		cfg.WriteString("disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n")
+	}
 	fmt.Fprintf(&cfg, "[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n", c.Address, c.Address+".ttrpc")
 	if o.EnableCRI {
 		cfg.WriteString(o.CRIConfig + "\n")
-	} else {
-		cfg.WriteString("disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n")
 	}
 	fmt.Fprintf(&cfg, "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = %q\n", filepath.Join(dir, "opt"))
 	cfgPath := filepath.Join(dir, "containerd.toml")
