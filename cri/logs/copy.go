@@ -1,43 +1,71 @@
 package logs
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
+	"os"
 )
+
+// readSize is how much Copy reads at a time.
+const readSize = 32 * 1024
 
 // Copy reads one output stream of a container until EOF and writes it to
 // the log file as CRI records, splitting lines longer than maxLine into P
-// records (bufio allows no less than 16 bytes). Every raw chunk read is also handed to tee (for attach clients)
-// when tee is not nil. A trailing line without newline is written as F at
-// EOF. file may be nil when the container has no log path.
+// records. Every chunk read is handed to tee (for attach clients) as soon as
+// it arrives, whole lines or not: `echo -n` output must reach an attached
+// client before any newline does. A trailing line without newline is
+// written as F at EOF. file may be nil when the container has no log path.
 func Copy(file *File, stream string, r io.Reader, maxLine int, tee func([]byte)) error {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLineSize
 	}
-	br := bufio.NewReaderSize(r, maxLine)
+	buf := make([]byte, readSize)
+	var pending []byte // the unwritten start of the current line
+	write := func(partial bool, line []byte) error {
+		if file == nil {
+			return nil
+		}
+		return file.WriteRecord(stream, partial, line)
+	}
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if len(chunk) > 0 {
+		n, err := r.Read(buf)
+		if n > 0 {
+			chunk := buf[:n]
 			if tee != nil {
 				tee(chunk)
 			}
-			if file != nil {
-				full := chunk[len(chunk)-1] == '\n'
-				line := bytes.TrimSuffix(chunk, []byte{'\n'})
-				partial := !full && errors.Is(err, bufio.ErrBufferFull)
-				if werr := file.WriteRecord(stream, partial, line); werr != nil {
+			pending = append(pending, chunk...)
+			start := 0
+			for {
+				rest := pending[start:]
+				if i := bytes.IndexByte(rest, '\n'); i >= 0 && i <= maxLine {
+					if werr := write(false, rest[:i]); werr != nil {
+						return werr
+					}
+					start += i + 1
+					continue
+				}
+				if len(rest) >= maxLine {
+					if werr := write(true, rest[:maxLine]); werr != nil {
+						return werr
+					}
+					start += maxLine
+					continue
+				}
+				break
+			}
+			pending = append(pending[:0], pending[start:]...)
+		}
+		if err != nil {
+			if len(pending) > 0 {
+				if werr := write(false, pending); werr != nil {
 					return werr
 				}
 			}
-		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe), errors.Is(err, io.ErrUnexpectedEOF):
-			return nil
-		default:
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed) {
+				return nil
+			}
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,5 +110,59 @@ func BenchmarkCopy(b *testing.B) {
 	b.SetBytes(int64(len(payload)))
 	for i := 0; i < b.N; i++ {
 		Copy(f, Stdout, strings.NewReader(payload), 0, nil)
+	}
+}
+
+// TestTeeGetsOutputBeforeNewline: an attached client sees "echo -n" output
+// at once, while the log waits for the line to end.
+func TestTeeGetsOutputBeforeNewline(t *testing.T) {
+	f, _ := Open(filepath.Join(t.TempDir(), "0.log"))
+	defer f.Close()
+	pr, pw := io.Pipe()
+	teed := make(chan string, 10)
+	done := make(chan error)
+	go func() { done <- Copy(f, Stdout, pr, 0, func(b []byte) { teed <- string(b) }) }()
+	pw.Write([]byte("hello"))
+	select {
+	case got := <-teed:
+		if got != "hello" {
+			t.Fatalf("tee got %q", got)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("tee got nothing before the newline")
+	}
+	if data, _ := os.ReadFile(f.Path()); len(data) != 0 {
+		t.Fatalf("log has %q before the line ended", data)
+	}
+	pw.Write([]byte(" world\n"))
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(f.Path())
+	if !strings.HasSuffix(string(data), " stdout F hello world\n") || strings.Count(string(data), "\n") != 1 {
+		t.Fatalf("log = %q", data)
+	}
+}
+
+// TestSplitAcrossReads: a line arriving in pieces is one record; a line
+// longer than the maximum spanning reads is split at the maximum.
+func TestSplitAcrossReads(t *testing.T) {
+	f, _ := Open(filepath.Join(t.TempDir(), "0.log"))
+	f.now = fixedClock()
+	pr, pw := io.Pipe()
+	done := make(chan error)
+	go func() { done <- Copy(f, Stderr, pr, 16, nil) }()
+	for _, piece := range []string{"ab", "c\nde", "fghijklmnopqrstuvwxyz", "\n"} {
+		pw.Write([]byte(piece))
+	}
+	pw.Close()
+	<-done
+	f.Close()
+	data, _ := os.ReadFile(f.Path())
+	ts := "2026-11-23T08:00:00.123456789Z"
+	want := ts + " stderr F abc\n" + ts + " stderr P defghijklmnopqrs\n" + ts + " stderr F tuvwxyz\n"
+	if string(data) != want {
+		t.Fatalf("log =\n%s\nwant\n%s", data, want)
 	}
 }
