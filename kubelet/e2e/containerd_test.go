@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containerd/containerd"
+
+	"github.com/podshim/podshim/critest/testenv"
 )
 
 // containerdDaemon is the harness's private containerd: its own root, state,
@@ -125,33 +125,5 @@ func (c *containerdDaemon) stop() {
 		return
 	}
 	c.proc.stop(20 * time.Second)
-	killShims(c.address)
-}
-
-// killShims kills the containerd-shim processes whose command line names
-// address (they were started by that containerd), with their process
-// groups: the containers they run go with them.
-func killShims(address string) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if !strings.Contains(args[0], "containerd-shim") {
-			continue
-		}
-		for _, a := range args {
-			if a == address {
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				break
-			}
-		}
-	}
+	testenv.KillShims(c.address)
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podshim/podshim/critest/testenv"
 )
 
 // kubeletVersion is the kubelet the harness runs (kubelet/build.sh builds it).
@@ -338,7 +340,7 @@ func (h *harness) cleanupLeftovers() []error {
 	killStaleDaemons(h.paths.base)
 	killCgroupTree(cgroupRoot)
 	h.containerd.stop()
-	killShims(filepath.Join(h.paths.containerdDir, "containerd.sock"))
+	testenv.KillShims(filepath.Join(h.paths.containerdDir, "containerd.sock"))
 	var errs []error
 	errs = append(errs, unmountBelow(h.paths.base)...)
 	errs = append(errs, removeCgroupTree(cgroupRoot)...)
