@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sort"
 
 	"github.com/containerd/containerd"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -75,14 +76,14 @@ func (s *Service) Get(id string) (*Sandbox, error) { return s.store.Get(id) }
 // List returns all sandboxes.
 func (s *Service) List() []*Sandbox { return s.store.List() }
 
-// RuntimeHandlers lists the configured runtime handler names.
+// RuntimeHandlers lists the configured runtime handler names, the default
+// ("") first, as kubelet reads each handler's features from Status.
 func (s *Service) RuntimeHandlers() []string {
-	var out []string
+	out := make([]string, 0, len(s.opts.RuntimeHandlers))
 	for h := range s.opts.RuntimeHandlers {
-		if h != "" {
-			out = append(out, h)
-		}
+		out = append(out, h)
 	}
+	sort.Strings(out)
 	return out
 }
 
