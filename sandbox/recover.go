@@ -66,6 +66,9 @@ func (s *Service) load(ctx context.Context, c containerd.Container) (*Sandbox, e
 	if err != nil {
 		return nil, fmt.Errorf("load metadata: %w", err)
 	}
+	if meta.Creating {
+		return nil, fmt.Errorf("RunPodSandbox was interrupted")
+	}
 	sb := &Sandbox{meta: meta, container: c, metaPath: metaPath}
 	sb.status = Status{State: runtime.PodSandboxState_SANDBOX_NOTREADY}
 	task, err := c.Task(ctx, nil)
@@ -90,7 +93,19 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
 	}
 	rootDir, stateDir := s.sandboxDirs(c.ID())
+	s.releaseLeftovers(ctx, rootDir, stateDir)
+}
+
+// releaseLeftovers undoes what a sandbox's metadata says it holds (CNI
+// attachment, netns, shm) and removes its dirs.
+func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string) {
 	if meta, err := loadMetadata(filepath.Join(rootDir, "sandbox.json")); err == nil {
+		if meta.NetNSPath != "" && !meta.NetworkDown {
+			sb := &Sandbox{meta: meta}
+			if err := s.opts.Network.Teardown(ctx, podNetwork(sb)); err != nil {
+				log.G(ctx).WithError(err).WithField("sandbox", meta.ID).Warn("tear down network of orphaned sandbox")
+			}
+		}
 		_ = network.RemoveNetNS(meta.NetNSPath)
 		_ = unmountShm(meta.ShmPath)
 	}
@@ -99,25 +114,22 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 	os.RemoveAll(rootDir)
 }
 
-// removeOrphanDirs removes sandbox dirs that no containerd container backs.
+// removeOrphanDirs removes sandbox dirs that no containerd container backs
+// (a crash before the pause container was made), releasing what their
+// metadata names.
 func (s *Service) removeOrphanDirs(ctx context.Context, known map[string]bool) {
+	seen := map[string]bool{}
 	for _, base := range []string{filepath.Join(s.opts.RootDir, "sandboxes"), filepath.Join(s.opts.StateDir, "sandboxes")} {
 		entries, _ := os.ReadDir(base)
 		for _, e := range entries {
-			if known[e.Name()] {
+			id := e.Name()
+			if known[id] || seen[id] {
 				continue
 			}
-			dir := filepath.Join(base, e.Name())
-			if meta, err := loadMetadata(filepath.Join(dir, "sandbox.json")); err == nil {
-				if !meta.NetworkDown && meta.NetNSPath != "" {
-					_ = s.opts.Network.Teardown(ctx, network.Pod{ID: meta.ID, Name: meta.Config.GetMetadata().GetName(),
-						Namespace: meta.Config.GetMetadata().GetNamespace(), UID: meta.Config.GetMetadata().GetUid(), NetNS: meta.NetNSPath})
-				}
-				_ = network.RemoveNetNS(meta.NetNSPath)
-			}
-			_ = unmountShm(filepath.Join(dir, "shm"))
-			log.G(ctx).WithField("dir", dir).Info("removing orphaned sandbox dir")
-			os.RemoveAll(dir)
+			seen[id] = true
+			rootDir, stateDir := s.sandboxDirs(id)
+			log.G(ctx).WithField("sandbox", id).Info("removing orphaned sandbox dirs")
+			s.releaseLeftovers(ctx, rootDir, stateDir)
 		}
 	}
 }

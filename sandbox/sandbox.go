@@ -54,6 +54,9 @@ type Metadata struct {
 	ShmPath        string                    `json:"shmPath,omitempty"`
 	// NetworkDown is set once CNI DEL succeeded, so later Stops skip it.
 	NetworkDown bool `json:"networkDown,omitempty"`
+	// Creating is set while Run is under way: a sandbox recovered with it
+	// set was interrupted by a crash and is torn down.
+	Creating bool `json:"creating,omitempty"`
 }
 
 // Status is a sandbox's mutable state.

@@ -69,6 +69,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			ID: id, Name: name, Config: cfg, RuntimeHandler: handler, Runtime: runtimeName,
 			CreatedAt:   time.Now().UnixNano(),
 			CgroupsPath: podCgroupsPath(ctx, cfg, id, s.opts.Spec.CgroupDriver),
+			Creating:    true,
 		},
 		metaPath: rootDir + "/sandbox.json",
 	}
@@ -88,6 +89,11 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			return "", err
 		}
 		undo.Push("remove netns", func(context.Context) error { return network.RemoveNetNS(m.NetNSPath) })
+	}
+	// From here on a crash leaves pieces only the metadata can find (the
+	// netns, the IP): persist it, marked as being created.
+	if err := sb.save(); err != nil {
+		return "", err
 	}
 
 	// CNI ADD in the background while the pause container starts. Its
@@ -115,6 +121,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		return "", fmt.Errorf("set up network of sandbox %s: %w", id, netErr)
 	}
 	m.IPs = ips
+	m.Creating = false
 	if !hostNetwork {
 		if err := writeHosts(m.HostsPath, hostnameOf(cfg), m.IPs, false); err != nil {
 			return "", err
