@@ -22,6 +22,7 @@ fi
 
 echo "critest/tools: building crictl and critest $version into $out" >&2
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # the build below runs from $here
 rm -f "$out/.version"
 cd "$here"
 export GONOSUMDB=sigs.k8s.io/cri-tools GOFLAGS="-mod=mod -buildvcs=false"
