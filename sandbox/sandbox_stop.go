@@ -17,8 +17,8 @@ import (
 // pauseStopTimeout bounds the wait for the pause process after SIGKILL.
 const pauseStopTimeout = 10 * time.Second
 
-// Stop stops a sandbox: its containers, the pause process, its network
-// (CNI DEL, netns removed) and its /dev/shm. Stopping an unknown or already
+// Stop stops a sandbox: its containers, then the pause process and its
+// network (CNI DEL, netns removed) side by side, then its /dev/shm. Stopping an unknown or already
 // stopped sandbox succeeds (the CRI asks StopPodSandbox to be idempotent).
 func (s *Service) Stop(ctx context.Context, id string) error {
 	sb, err := s.store.Get(id)
@@ -41,12 +41,18 @@ func (s *Service) stop(ctx context.Context, sb *Sandbox) error {
 			return fmt.Errorf("stop containers of sandbox %s: %w", id, err)
 		}
 	}
-	if err := stopPause(ctx, sb.container); err != nil {
-		return err
+	// The netns is pinned by podshim, not held by the pause process: CNI
+	// DEL runs while the pause task is killed and deleted.
+	netDone := make(chan error, 1)
+	go func() { netDone <- s.teardownNetwork(ctx, sb) }()
+	pauseErr := stopPause(ctx, sb.container)
+	netErr := <-netDone
+	if pauseErr != nil {
+		return pauseErr
 	}
 	sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_NOTREADY})
-	if err := s.teardownNetwork(ctx, sb); err != nil {
-		return err
+	if netErr != nil {
+		return netErr
 	}
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
 		return err
