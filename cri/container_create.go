@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	}
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
-		containerd.WithNewSnapshot(id, s.opts.Images.ContainerdImage(ctx, img)),
+		s.opts.Images.WithNewSnapshot(id, img),
 		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),

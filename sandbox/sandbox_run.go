@@ -145,7 +145,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 	labels := map[string]string{LabelKind: KindSandbox}
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
-		containerd.WithNewSnapshot(id, s.opts.Images.ContainerdImage(ctx, img)),
+		s.opts.Images.WithNewSnapshot(id, img),
 		containerd.WithRuntime(sb.meta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(labels),
