@@ -48,6 +48,11 @@ type Config struct {
 	// LogLevel is logrus' level name; LogFormat is "text" or "json".
 	LogLevel  string `toml:"log_level"`
 	LogFormat string `toml:"log_format"`
+	// DebugAddress, when set, serves net/http/pprof (and nothing else):
+	// a loopback TCP address ("127.0.0.1:6060", "[::1]:6060",
+	// "localhost:6060") or a unix socket ("unix:///path" or "/path", mode
+	// 0600). Empty: off. See parseDebugAddress.
+	DebugAddress string `toml:"debug_address"`
 }
 
 // DefaultConfigPath is read when --config is not given; it may be absent.
@@ -97,6 +102,7 @@ func loadConfig(args []string) (Config, error) {
 	fs.StringVar(&f.StreamAddress, "stream-address", def.StreamAddress, "exec/attach/port-forward server address")
 	fs.StringVar(&f.LogLevel, "log-level", def.LogLevel, "log level")
 	fs.StringVar(&f.LogFormat, "log-format", def.LogFormat, "text or json")
+	fs.StringVar(&f.DebugAddress, "debug-address", def.DebugAddress, "serve net/http/pprof on this loopback host:port or unix socket (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -132,6 +138,7 @@ func loadConfig(args []string) (Config, error) {
 		"stream-address":       func() { cfg.StreamAddress = f.StreamAddress },
 		"log-level":            func() { cfg.LogLevel = f.LogLevel },
 		"log-format":           func() { cfg.LogFormat = f.LogFormat },
+		"debug-address":        func() { cfg.DebugAddress = f.DebugAddress },
 	}
 	for name := range set {
 		if apply, ok := override[name]; ok {
@@ -153,6 +160,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	case c.Root == "" || c.State == "":
 		return fmt.Errorf("root and state must be set")
+	}
+	if _, _, err := parseDebugAddress(c.DebugAddress); err != nil {
+		return fmt.Errorf("debug_address: %w", err)
 	}
 	return nil
 }

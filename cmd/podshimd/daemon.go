@@ -26,6 +26,12 @@ import (
 // run starts podshim and serves until ctx ends. Pods keep running when the
 // daemon stops; the next start recovers them.
 func run(ctx context.Context, cfg Config) error {
+	// First, so that the rest of start-up can be profiled too.
+	debug, err := startDebugServer(ctx, cfg.DebugAddress)
+	if err != nil {
+		return err
+	}
+	defer debug.Stop()
 	for _, d := range []string{cfg.Root, cfg.State} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
