@@ -24,6 +24,12 @@ type Bench struct {
 	mu       sync.Mutex
 	failures [2]int
 	failRows map[string]*[2]int // section -> failures per runtime
+
+	// profDir is <results>/profiles; cpu holds CPU recordings per runtime
+	// until saveCPU writes them; goroutines the counts read per runtime.
+	profDir    string
+	cpu        [2]map[string]*cpuProfile
+	goroutines [2][]string
 }
 
 // failed records a failed pod start or teardown of runtime i in section sec:

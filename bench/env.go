@@ -85,7 +85,7 @@ func setupEnv(ctx context.Context, o Options) (*Env, error) {
 	if err != nil {
 		return e, err
 	}
-	s := runtimeSetup{Dir: dir, HostsDir: hosts, SandboxImage: e.Images.Pause, Podshimd: podshimd}
+	s := runtimeSetup{Dir: dir, HostsDir: hosts, SandboxImage: e.Images.Pause, Podshimd: podshimd, Profiles: o.Profiles}
 	if e.RTs[0], err = startPodshim(ctx, s, na); err != nil {
 		return e, err
 	}

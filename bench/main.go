@@ -46,7 +46,7 @@ func run(ctx context.Context, o Options) int {
 	if err == nil {
 		res.Versions.Podshim, res.Versions.ContainerdCR = env.RTs[0].Version, env.RTs[1].Version
 		res.Counted = [2]string{env.RTs[0].Counted, env.RTs[1].Counted}
-		b := &Bench{opts: o, env: env, res: res}
+		b := &Bench{opts: o, env: env, res: res, profDir: filepath.Join(outDir, "profiles")}
 		err = b.run(ctx)
 		b.targets()
 	}

@@ -22,6 +22,7 @@ type Options struct {
 	StatsSamples     int           `json:"stats_samples"`     // List*Stats samples per runtime
 	PullRounds       int           `json:"pull_rounds"`       // workload 6: cold pulls per runtime
 	Workloads        []string      `json:"workloads"`
+	Profiles         bool          `json:"profiles"` // pprof profiles of podshimd and containerd's CRI
 	Podshimd         string        `json:"podshimd"`
 	Pause            string        `json:"pause"`
 	WorkDir          string        `json:"work_dir"`
@@ -47,6 +48,7 @@ func parseOptions(args []string) (Options, error) {
 	fs.IntVar(&o.StatsSamples, "stats-samples", 30, "workload 4: samples of each stats call per runtime")
 	fs.IntVar(&o.PullRounds, "pull-rounds", 3, "workload 6: cold pulls per runtime (each of a different image)")
 	wl := fs.String("workloads", strings.Join(allWorkloads, ","), "workload groups to run: sequential (1, 3, floor), concurrent (2), pull (6), steady (4, 5)")
+	fs.BoolVar(&o.Profiles, "profiles", true, "take pprof profiles of podshimd (--debug-address) and containerd's CRI ([debug] address) into <results>/<timestamp>/profiles/")
 	fs.StringVar(&o.Podshimd, "podshimd", "bin/podshimd", "podshimd binary")
 	fs.StringVar(&o.Pause, "pause", "bin/pause", "pause binary (the sandbox image of both runtimes is made from it)")
 	fs.StringVar(&o.WorkDir, "workdir", "/tmp/podshim-bench", "work dir: daemons, sockets, snapshots; removed at the end")

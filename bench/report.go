@@ -25,6 +25,7 @@ type Result struct {
 	Counted  [2]string `json:"processes_counted"` // podshim, containerd
 	Rows     []Row     `json:"rows"`
 	Targets  []Target  `json:"targets"`
+	Profiles []Profile `json:"profiles,omitempty"`
 	Notes    []string  `json:"notes"`
 	Error    string    `json:"error,omitempty"`
 }
@@ -219,6 +220,7 @@ func (res *Result) WriteText(w io.Writer) {
 		tw.Flush()
 	}
 	res.writeTargets(w, false)
+	res.writeProfiles(w, false)
 	if len(res.Notes) > 0 {
 		fmt.Fprintln(w, "\nnotes:")
 		for _, n := range res.Notes {
@@ -262,6 +264,7 @@ func (res *Result) WriteMarkdown(w io.Writer) {
 		}
 	}
 	res.writeTargets(w, true)
+	res.writeProfiles(w, true)
 	if len(res.Notes) > 0 {
 		fmt.Fprint(w, "\n## Notes\n\n")
 		for _, n := range res.Notes {
@@ -294,6 +297,36 @@ func (res *Result) writeTargets(w io.Writer, md bool) {
 		} else {
 			fmt.Fprintf(w, "  [%-3s] %s: %s\n", met, t.Goal, t.Measured)
 		}
+	}
+}
+
+// writeProfiles lists the saved profiles; the Markdown adds the flat top
+// list of each podshimd profile.
+func (res *Result) writeProfiles(w io.Writer, md bool) {
+	if len(res.Profiles) == 0 {
+		return
+	}
+	if !md {
+		fmt.Fprintln(w, "\nprofiles (in the results dir; top lists in result.md and <file>.top.txt):")
+		for _, p := range res.Profiles {
+			fmt.Fprintf(w, "- %s: %s\n", orDash(p.File), p.summary())
+		}
+		return
+	}
+	fmt.Fprint(w, "\n## Profiles\n\n")
+	fmt.Fprintln(w, "CPU profiles cover only the pod starts of their workload (recorded in 1 s pieces, merged; "+
+		"the daemon's own CPU, not the CNI plugins or runc it runs); heap profiles are in-use memory after a forced GC. "+
+		"Flat and cumulative top lists of every profile are in `<file>.top.txt`; podshimd's flat top 15 "+
+		"(`go tool pprof -top -nodecount=15`) follow.")
+	fmt.Fprintln(w)
+	for _, p := range res.Profiles {
+		fmt.Fprintf(w, "- `%s`: %s\n", orDash(p.File), p.summary())
+	}
+	for _, p := range res.Profiles {
+		if p.Daemon != "podshimd" || p.Top == "" {
+			continue
+		}
+		fmt.Fprintf(w, "\n### %s\n\n```\n%s\n```\n", p.File, p.Top)
 	}
 }
 

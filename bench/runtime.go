@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type Runtime struct {
 
 	RT  cri.RuntimeServiceClient
 	Img cri.ImageServiceClient
+	// Prof reads pprof profiles of the runtime's CRI daemon (podshimd,
+	// containerd); nil when the run takes none.
+	Prof *Profiler
 
 	// ContainerdAddress is the socket of the containerd that runs the pods;
 	// its shims name it on their command line.
@@ -66,10 +70,11 @@ type runtimeSetup struct {
 	HostsDir     string // containerd hosts.toml dir for the local registry
 	SandboxImage string
 	Podshimd     string // podshimd binary (pause next to it)
+	Profiles     bool   // serve pprof: podshimd's --debug-address, containerd's [debug] address
 }
 
-// startPodshim starts podshim's own containerd (CRI plugin meant to be off)
-// and podshimd on it.
+// startPodshim starts podshim's own containerd (CRI plugin off) and
+// podshimd on it, with pprof on a unix socket in its dir when profiling.
 func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, error) {
 	r := &Runtime{Name: "podshim", Key: "a", Network: net,
 		CgroupParent: "/podshim-bench-a", LogDir: filepath.Join(s.Dir, "logs", "a")}
@@ -79,14 +84,21 @@ func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, e
 	}
 	r.stops = append(r.stops, ctrd.Stop)
 	r.ContainerdAddress = ctrd.Address
-	p, err := testenv.StartPodshimd(ctx, filepath.Join(s.Dir, "a", "podshim"), testenv.PodshimdOptions{
+	pdir := filepath.Join(s.Dir, "a", "podshim")
+	// The fixture passes --log-level debug; a later flag wins. Both
+	// runtimes log at info level.
+	args := []string{"--sandbox-image", s.SandboxImage, "--cni-bin-dir", "/usr/lib/cni", "--log-level", "info"}
+	if s.Profiles {
+		debugSock := filepath.Join(pdir, "debug.sock")
+		args = append(args, "--debug-address", "unix://"+debugSock)
+		r.Prof = newProfiler("podshimd", s.Podshimd, debugSock)
+	}
+	p, err := testenv.StartPodshimd(ctx, pdir, testenv.PodshimdOptions{
 		Binary:            s.Podshimd,
 		ContainerdAddress: ctrd.Address,
 		CNIConfDir:        net.ConfDir,
 		RegistryConfigDir: s.HostsDir,
-		// The fixture passes --log-level debug; a later flag wins. Both
-		// runtimes log at info level.
-		ExtraArgs: []string{"--sandbox-image", s.SandboxImage, "--cni-bin-dir", "/usr/lib/cni", "--log-level", "info"},
+		ExtraArgs:         args,
 	})
 	if err != nil {
 		r.Stop()
@@ -108,19 +120,24 @@ func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, e
 		return ""
 	}
 	r.Counted = "podshimd + its containerd + that containerd's shims"
-	if criServes(ctx, ctrd.Address) {
-		r.Counted += " (WARNING: this containerd also serves its own CRI plugin: critest/testenv leaves it enabled)"
-	}
 	return r, r.ready(ctx)
 }
 
 // startContainerdCRI starts a containerd with its built-in CRI plugin as the
-// runtime under test.
+// runtime under test, with its pprof endpoint ([debug] address) on a unix
+// socket in its dir when profiling.
 func startContainerdCRI(ctx context.Context, s runtimeSetup, net Network) (*Runtime, error) {
 	dir := filepath.Join(s.Dir, "b", "containerd")
 	r := &Runtime{Name: "containerd", Key: "b", Network: net,
 		CgroupParent: "/podshim-bench-b", LogDir: filepath.Join(s.Dir, "logs", "b")}
-	ctrd, err := testenv.StartContainerd(ctx, dir, testenv.ContainerdOptions{EnableCRI: true, CRIConfig: criConfig(s, net, dir)})
+	config := criConfig(s, net, dir)
+	if s.Profiles {
+		debugSock := filepath.Join(dir, "debug.sock")
+		config += fmt.Sprintf("[debug]\n  address = %q\n", debugSock)
+		bin, _ := exec.LookPath("containerd")
+		r.Prof = newProfiler("containerd-cri", bin, debugSock)
+	}
+	ctrd, err := testenv.StartContainerd(ctx, dir, testenv.ContainerdOptions{EnableCRI: true, CRIConfig: config})
 	if err != nil {
 		return nil, fmt.Errorf("start containerd with CRI: %w", err)
 	}
@@ -213,19 +230,6 @@ func (r *Runtime) ready(ctx context.Context) error {
 		time.Sleep(200 * time.Millisecond)
 	}
 	return fmt.Errorf("%s did not become ready within 60s: %s", r.Name, last)
-}
-
-// criServes tells whether a CRI runtime service answers on the unix socket.
-func criServes(ctx context.Context, socket string) bool {
-	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	_, err = cri.NewRuntimeServiceClient(conn).Version(cctx, &cri.VersionRequest{})
-	return err == nil
 }
 
 // pullImages pulls the given images through CRI (not timed).

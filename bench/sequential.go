@@ -53,6 +53,7 @@ func (b *Bench) sequential(ctx context.Context) error {
 		k := min(o.PerRound, o.Pods-r*o.PerRound)
 		for _, i := range order(r) {
 			rt := b.env.RTs[i]
+			rec := b.startCPU(ctx, i)
 			before := rt.Usage(false)
 			var pods []Pod
 			for j := 0; j < k; j++ {
@@ -76,6 +77,7 @@ func (b *Bench) sequential(ctx context.Context) error {
 			for name, d := range rt.Usage(false).cpuByNameSince(before) {
 				cpu[i][name] += d
 			}
+			b.endCPU(rec, i, "cpu-1-sequential", fmt.Sprintf("during workload 1's pod starts (%d pods, one after another)", o.Pods), len(pods))
 			started[i] += len(pods)
 			for _, pod := range pods {
 				t, err := rt.stopPod(ctx, pod)
@@ -107,6 +109,7 @@ func (b *Bench) sequential(ctx context.Context) error {
 		logf("sequential round %d/%d done", r+1, rounds)
 	}
 
+	b.saveCPU(ctx, "cpu-1-sequential")
 	b.latency(sec, "RunPodSandbox", run)
 	b.latency(sec, "CreateContainer", create)
 	b.latency(sec, "StartContainer", start)
@@ -162,6 +165,7 @@ func (b *Bench) concurrent(ctx context.Context) error {
 				pods := make([]Pod, c)
 				times := make([]time.Duration, c)
 				var errs errList
+				rec := b.startCPU(ctx, i)
 				t0 := time.Now()
 				forEachIndex(c, c, func(j int) {
 					name := fmt.Sprintf("conc%d-%d-%d", c, r, j)
@@ -177,6 +181,8 @@ func (b *Bench) concurrent(ctx context.Context) error {
 					pods[j], times[j] = pod, t.Total
 				})
 				w := time.Since(t0)
+				b.endCPU(rec, i, fmt.Sprintf("cpu-2-concurrent-%d", c),
+					fmt.Sprintf("during workload 2's pod starts (%d at once, %d round(s))", c, o.ConcRounds), countStarted(pods))
 				// Let every container's shell install its TERM trap: a
 				// signal that arrives before it is ignored by PID 1 and
 				// StopContainer then waits out the grace period.
@@ -217,12 +223,24 @@ func (b *Bench) concurrent(ctx context.Context) error {
 			}
 			logf("concurrent %d: round %d/%d done", c, r+1, o.ConcRounds)
 		}
+		b.saveCPU(ctx, fmt.Sprintf("cpu-2-concurrent-%d", c))
 		b.latency(sec, "per-pod start (sum of 3 calls)", per)
 		b.latency(sec, fmt.Sprintf("wall time, all %d started", c), wall)
 		b.latency(sec, fmt.Sprintf("wall time, all %d torn down at once", c), downWall)
 		b.failureRow(sec)
 	}
 	return nil
+}
+
+// countStarted counts the pods that started (have an ID).
+func countStarted(pods []Pod) int {
+	n := 0
+	for _, p := range pods {
+		if p.ID != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // forEachIndex calls f(0..n-1), at most workers at a time.

@@ -57,6 +57,7 @@ func (b *Bench) steady(ctx context.Context) (retErr error) {
 		mem[n] = [2]Usage{rts[0].Usage(true), rts[1].Usage(true)}
 		logf("memory at %d pods: podshim %s MB, containerd %s MB", n,
 			formatMB(mem[n][0].RSS/1024), formatMB(mem[n][1].RSS/1024))
+		b.countGoroutines(ctx, n)
 	}
 	readMem(0)
 	count := 0
@@ -108,6 +109,8 @@ func (b *Bench) steady(ctx context.Context) (retErr error) {
 			return err
 		}
 	}
+	b.goroutineNote()
+	b.snapshotSteady(ctx, o.Steady)
 
 	for _, n := range checkpoints {
 		u := mem[n]
