@@ -150,6 +150,7 @@ func specOptions(cfg Config) (spec.Options, error) {
 		CgroupDriver:        cfg.CgroupDriver,
 		RestrictOOMScoreAdj: !canLower,
 		MinOOMScoreAdj:      adj,
+		ImageFiles:          spec.NewImageFiles(filepath.Join(cfg.State, "image-files")),
 	}, nil
 }
 

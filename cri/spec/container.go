@@ -81,7 +81,7 @@ func Container(id string, cfg *runtime.ContainerConfig, sb Sandbox, img imagespe
 	if err != nil {
 		return nil, err
 	}
-	userOptions, err := userOpts(user, sc.GetSupplementalGroups(), sc.GetSupplementalGroupsPolicy(), "linux.security_context")
+	userOptions, err := userOpts(user, sc.GetSupplementalGroups(), sc.GetSupplementalGroupsPolicy(), "linux.security_context", o.ImageFiles)
 	if err != nil {
 		return nil, err
 	}

@@ -87,7 +87,7 @@ func Pause(sb Sandbox, img imagespec.ImageConfig, o Options) ([]oci.SpecOpts, er
 	if err != nil {
 		return nil, err
 	}
-	userOptions, err := userOpts(user, sc.GetSupplementalGroups(), sc.GetSupplementalGroupsPolicy(), "linux.security_context")
+	userOptions, err := userOpts(user, sc.GetSupplementalGroups(), sc.GetSupplementalGroupsPolicy(), "linux.security_context", o.ImageFiles)
 	if err != nil {
 		return nil, err
 	}

@@ -67,6 +67,9 @@ type Options struct {
 	// SeccompProfileRoot is the base dir for relative localhost seccomp
 	// profiles ("" = absolute paths only).
 	SeccompProfileRoot string
+	// ImageFiles caches images' /etc/passwd and /etc/group for user
+	// resolution (nil: containerd's way, a rootfs mount per create).
+	ImageFiles *ImageFiles
 }
 
 // Annotations podshim puts on every spec; the same keys as containerd's CRI,

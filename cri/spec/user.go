@@ -78,7 +78,7 @@ func resolveUser(prefix, username string, uid, gid *runtime.Int64Value, img imag
 // userOpts sets uid, gid and supplementary groups: the user's groups from
 // the image's /etc/group (unless policy is Strict), the primary gid, and the
 // CRI's supplemental groups.
-func userOpts(u userSpec, supplemental []int64, policy runtime.SupplementalGroupsPolicy, prefix string) ([]oci.SpecOpts, error) {
+func userOpts(u userSpec, supplemental []int64, policy runtime.SupplementalGroupsPolicy, prefix string, files *ImageFiles) ([]oci.SpecOpts, error) {
 	groups := make([]uint32, 0, len(supplemental))
 	for i, g := range supplemental {
 		if g < 0 || g > math.MaxInt32 {
@@ -88,10 +88,10 @@ func userOpts(u userSpec, supplemental []int64, policy runtime.SupplementalGroup
 	}
 	var opts []oci.SpecOpts
 	if u.user != "" {
-		opts = append(opts, withUser(u))
+		opts = append(opts, withImageFiles(files, withUser(u)))
 	}
 	if policy != runtime.SupplementalGroupsPolicy_Strict {
-		opts = append(opts, withImageGroups(u.groupsOf))
+		opts = append(opts, withImageFiles(files, withImageGroups(u.groupsOf)))
 	}
 	return append(opts, withGroups(groups)), nil
 }
