@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vishvananda/netlink"
+
 	"archive/tar"
 	"bytes"
 	"context"
@@ -27,7 +29,8 @@ const floorCgroup = "/podshim-bench-floor"
 
 // Floor measures the least work a pod start needs on this machine, without
 // any runtime: create and pin a network namespace, CNI ADD on podshim's
-// network (bridge + host-local + loopback), and `runc run -d` of two busybox
+// network (bridge + host-local; lo brought up with netlink, as podshim
+// does), and `runc run -d` of two busybox
 // containers in that namespace (a read-only shared rootfs, so no snapshot).
 type Floor struct {
 	dir      string
@@ -229,6 +232,9 @@ func newNetNS(path string) error {
 			return
 		}
 		err = unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, "")
+		if err == nil {
+			err = loUp() // what podshim does in place of the loopback plugin
+		}
 		if serr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); serr != nil {
 			// The thread stays locked and ends with this goroutine.
 			errCh <- fmt.Errorf("setns back: %w", serr)
@@ -309,4 +315,16 @@ func modeBits(mode int64) os.FileMode {
 		return os.ModeSticky
 	}
 	return 0
+}
+
+// loUp brings up lo in the calling thread's network namespace.
+func loUp() error {
+	lo, err := netlink.LinkByName("lo")
+	if err == nil {
+		err = netlink.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("bring up lo: %w", err)
+	}
+	return nil
 }

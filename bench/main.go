@@ -70,7 +70,7 @@ func run(ctx context.Context, o Options) int {
 	res.Machine.LoadEnd = loadAvg()
 	res.Duration = time.Since(started).Round(time.Second).String()
 	res.Notes = append(res.Notes,
-		"each runtime runs on its own containerd (same binary), CNI network and cgroup parent; podshim's network list has loopback, containerd's CRI adds lo itself; neither has portmap or ipMasq",
+		"each runtime runs on its own containerd (same binary), CNI network and cgroup parent; neither network list has the loopback plugin (containerd's CRI runs it itself, podshim brings lo up with netlink); neither has portmap or ipMasq",
 		"pods are kubelet-like: cgroupfs pod cgroup, BestEffort containers (cpu shares 2, oom_score_adj 1000), `sh -c 'trap exit TERM; sleep & wait'` as the container command, StopContainer with a 10 s grace period",
 		"CPU time = utime+stime of the counted processes plus the children they reaped (CNI plugins, runc), from /proc; shims that exit within a window are not counted, so only pod starts and idle windows are given CPU figures",
 		"A/B order alternates every round (podshim first in even rounds); the steady-state phase holds both runtimes' pods at once")

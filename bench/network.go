@@ -16,14 +16,16 @@ type Network struct {
 	ConfFile string
 	IPAMDir  string // host-local's data dir
 	// Loopback tells whether the conflist includes the loopback plugin.
-	// containerd's CRI sets up lo itself (it adds a loopback network), so
-	// its list leaves it out; podshim relies on the list.
+	// Neither runtime needs it: containerd's CRI runs the loopback plugin
+	// itself (a network of its own), podshim brings lo up when it creates
+	// the netns. Both lists leave it out, as each runtime's docs configure
+	// it.
 	Loopback bool
 }
 
 // The two networks of the benchmark; nothing else may be used.
 var (
-	netA = Network{Name: "podshim-benchA", Bridge: "cni-bencha0", Subnet: "10.92.0.0/16", Loopback: true}
+	netA = Network{Name: "podshim-benchA", Bridge: "cni-bencha0", Subnet: "10.92.0.0/16", Loopback: false}
 	netB = Network{Name: "podshim-benchB", Bridge: "cni-benchb0", Subnet: "10.96.0.0/16", Loopback: false}
 )
 

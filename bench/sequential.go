@@ -134,7 +134,7 @@ func (b *Bench) sequential(ctx context.Context) error {
 	for _, f := range []struct {
 		name string
 		s    []time.Duration
-	}{{"netns create + pin", fNetns}, {"CNI ADD (bridge, host-local, loopback)", fCNI},
+	}{{"netns create + pin + lo up", fNetns}, {"CNI ADD (bridge, host-local)", fCNI},
 		{"runc run -d (pause role)", fRunc1}, {"runc run -d (container)", fRunc2}, {"floor total", fTotal},
 		{"teardown: runc delete -f x2, CNI DEL, netns (not a floor: runc delete -f polls)", fDown}} {
 		b.res.Rows = append(b.res.Rows, Row{Section: fsec, Metric: f.name, Unit: "ms", Podshim: Cell{Note: "-"}, Ctrd: Cell{Note: "-"},
