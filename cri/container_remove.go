@@ -36,8 +36,8 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 		c.mu.Unlock()
 		return err
 	}
-	if err := c.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete containerd container %s: %w", c.meta.ID, err)
+	if err := s.deleteContainer(ctx, c.container); err != nil {
+		return err
 	}
 	rootDir, stateDir := s.containerDirs(c.meta.ID)
 	if err := os.RemoveAll(stateDir); err != nil {
@@ -46,12 +46,39 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := os.RemoveAll(rootDir); err != nil {
 		return fmt.Errorf("remove container dir: %w", err)
 	}
-	if sp, err := c.loadSpec(ctx); err == nil && sp.Linux != nil {
+	// Stats state exists only for a container whose spec was loaded.
+	c.mu.RLock()
+	sp := c.spec
+	c.mu.RUnlock()
+	if sp != nil && sp.Linux != nil {
 		s.stats.forget(sp.Linux.CgroupsPath, c.meta.ID)
 	}
 	s.store.Delete(c.meta.ID)
 	s.names.ReleaseID(c.meta.ID)
 	s.publish(c, runtime.ContainerEventType_CONTAINER_DELETED_EVENT)
 	log.G(ctx).Debug("container removed")
+	return nil
+}
+
+// deleteContainer deletes a stopped container's rootfs snapshot and its
+// containerd container: containerd.Container.Delete with
+// WithSnapshotCleanup, less the two round trips it spends checking for a
+// task (stop deleted it) and re-reading the container's record (the
+// snapshotter and snapshot key are those it was created or loaded with).
+func (s *Service) deleteContainer(ctx context.Context, container containerd.Container) error {
+	id := container.ID()
+	info, err := container.Info(ctx, containerd.WithoutRefreshedMetadata)
+	if err != nil {
+		return fmt.Errorf("containerd container %s: %w", id, err)
+	}
+	if info.SnapshotKey != "" {
+		err := s.opts.Client.SnapshotService(info.Snapshotter).Remove(ctx, info.SnapshotKey)
+		if err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove rootfs snapshot of container %s: %w", id, err)
+		}
+	}
+	if err := s.opts.Client.ContainerService().Delete(ctx, id); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete containerd container %s: %w", id, err)
+	}
 	return nil
 }
