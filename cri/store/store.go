@@ -7,6 +7,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,7 +19,12 @@ import (
 type Store[T any] struct {
 	mu    sync.RWMutex
 	items map[string]T
-	kind  string // "sandbox" or "container", for error messages
+	// sorted is items ordered by ID, built by List on demand and dropped
+	// by Add and Delete (kubelet lists every second; pods come and go far
+	// less often). It is never modified in place.
+	sorted   []T
+	sortedOK bool
+	kind     string // "sandbox" or "container", for error messages
 }
 
 // New returns an empty store of objects of the named kind.
@@ -30,6 +36,7 @@ func New[T any](kind string) *Store[T] {
 func (s *Store[T]) Add(id string, v T) {
 	s.mu.Lock()
 	s.items[id] = v
+	s.sorted, s.sortedOK = nil, false
 	s.mu.Unlock()
 }
 
@@ -63,24 +70,45 @@ func (s *Store[T]) Get(id string) (T, error) {
 // Delete removes id; removing an unknown ID does nothing.
 func (s *Store[T]) Delete(id string) {
 	s.mu.Lock()
-	delete(s.items, id)
+	if _, ok := s.items[id]; ok {
+		delete(s.items, id)
+		s.sorted, s.sortedOK = nil, false
+	}
 	s.mu.Unlock()
 }
 
-// List returns all objects ordered by ID.
+// Lookup returns the object whose ID is exactly id.
+func (s *Store[T]) Lookup(id string) (T, bool) {
+	s.mu.RLock()
+	v, ok := s.items[id]
+	s.mu.RUnlock()
+	return v, ok
+}
+
+// List returns all objects ordered by ID, in a slice of the caller's.
 func (s *Store[T]) List() []T {
 	s.mu.RLock()
-	ids := make([]string, 0, len(s.items))
-	for id := range s.items {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	out := make([]T, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, s.items[id])
+	if s.sortedOK {
+		out := slices.Clone(s.sorted)
+		s.mu.RUnlock()
+		return out
 	}
 	s.mu.RUnlock()
-	return out
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sortedOK {
+		ids := make([]string, 0, len(s.items))
+		for id := range s.items {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		sorted := make([]T, 0, len(ids))
+		for _, id := range ids {
+			sorted = append(sorted, s.items[id])
+		}
+		s.sorted, s.sortedOK = sorted, true
+	}
+	return slices.Clone(s.sorted)
 }
 
 // Len is the number of objects.
