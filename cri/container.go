@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/containerd/containerd"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -72,6 +73,10 @@ type Container struct {
 	io     *containerIO
 	exited chan struct{} // closed once the running task's exit is recorded
 	spec   *specs.Spec   // loaded lazily for exec
+
+	// view is the container's CRI objects as of one status, rebuilt when
+	// the status differs (see criView).
+	view atomic.Pointer[criView]
 }
 
 // ID is the container's ID.

@@ -5,38 +5,103 @@ import (
 	"encoding/json"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/image"
 )
 
-// ToCRIStatus returns the container's CRI status.
-func (c *Container) ToCRIStatus() *runtime.ContainerStatus {
+// ToCRIStatus returns the container's CRI status. It is shared with
+// other callers and must not be modified.
+func (c *Container) ToCRIStatus() *runtime.ContainerStatus { return c.criView().status }
+
+// criView is what the CRI reports of a container as of one Status: kubelet
+// asks every second, a container's status changes a few times in its life.
+// A view is never modified once built, so responses and events share it
+// and gRPC encodes it concurrently.
+type criView struct {
+	from   Status // the status the view was built from
+	item   *runtime.Container
+	wire   *runtime.Container // item's wire form (nil if it has none)
+	status *runtime.ContainerStatus
+}
+
+// criView returns the container's current view, building a new one when
+// the status changed since the last.
+func (c *Container) criView() *criView {
 	st := c.Status()
-	m := c.meta
+	if v := c.view.Load(); v != nil && v.from == st {
+		return v
+	}
+	v := newCRIView(&c.meta, st)
+	c.view.Store(v)
+	return v
+}
+
+func newCRIView(m *Metadata, st Status) *criView {
 	resources := m.Config.GetLinux().GetResources()
 	if st.Resources != nil {
 		resources = st.Resources
 	}
-	return &runtime.ContainerStatus{
-		Id:          m.ID,
-		Metadata:    m.Config.GetMetadata(),
-		State:       st.State,
-		CreatedAt:   m.CreatedAt,
-		StartedAt:   st.StartedAt,
-		FinishedAt:  st.FinishedAt,
-		ExitCode:    st.ExitCode,
-		Image:       &runtime.ImageSpec{Image: m.ImageName, Annotations: m.Config.GetImage().GetAnnotations()},
-		ImageRef:    m.ImageRef,
-		ImageId:     m.ImageID,
-		Reason:      st.Reason,
-		Message:     st.Message,
-		Labels:      m.Config.GetLabels(),
-		Annotations: m.Config.GetAnnotations(),
-		Mounts:      m.Config.GetMounts(),
-		LogPath:     m.LogPath,
-		Resources:   &runtime.ContainerResources{Linux: resources},
+	img := &runtime.ImageSpec{Image: m.ImageName, Annotations: m.Config.GetImage().GetAnnotations()}
+	v := &criView{
+		from: st,
+		item: &runtime.Container{
+			Id:           m.ID,
+			PodSandboxId: m.SandboxID,
+			Metadata:     m.Config.GetMetadata(),
+			Image:        img,
+			ImageRef:     m.ImageRef,
+			ImageId:      m.ImageID,
+			State:        st.State,
+			CreatedAt:    m.CreatedAt,
+			Labels:       m.Config.GetLabels(),
+			Annotations:  m.Config.GetAnnotations(),
+		},
+		status: &runtime.ContainerStatus{
+			Id:          m.ID,
+			Metadata:    m.Config.GetMetadata(),
+			State:       st.State,
+			CreatedAt:   m.CreatedAt,
+			StartedAt:   st.StartedAt,
+			FinishedAt:  st.FinishedAt,
+			ExitCode:    st.ExitCode,
+			Image:       img,
+			ImageRef:    m.ImageRef,
+			ImageId:     m.ImageID,
+			Reason:      st.Reason,
+			Message:     st.Message,
+			Labels:      m.Config.GetLabels(),
+			Annotations: m.Config.GetAnnotations(),
+			Mounts:      m.Config.GetMounts(),
+			LogPath:     m.LogPath,
+			Resources:   &runtime.ContainerResources{Linux: resources},
+		},
 	}
+	// An item that cannot be encoded (invalid UTF-8) gets no wire form; the
+	// server then encodes it when sending and reports that error.
+	if data, err := (proto.MarshalOptions{Deterministic: true}).Marshal(v.item); err == nil {
+		v.wire = &runtime.Container{}
+		v.wire.ProtoReflect().SetUnknown(data)
+	}
+	return v
+}
+
+// WireListItem returns item's wire form when item is what ListCRI returns
+// for a container at present, else nil. The wire form is an empty message
+// holding item's encoding, made once, as unknown fields: the protobuf codec
+// sends it by copying those bytes, where encoding item itself goes through
+// its label and annotation maps by reflection on every list. A client
+// decodes the same message from either.
+func (s *Service) WireListItem(item *runtime.Container) *runtime.Container {
+	c, ok := s.store.Lookup(item.GetId())
+	if !ok {
+		return nil
+	}
+	if v := c.view.Load(); v != nil && v.item == item {
+		return v.wire
+	}
+	return nil
 }
 
 // Info is the verbose status (`crictl inspect`).
@@ -55,37 +120,22 @@ func (s *Service) Info(ctx context.Context, c *Container) map[string]string {
 	return map[string]string{"info": string(data)}
 }
 
-func (c *Container) toCRIListItem() *runtime.Container {
-	st := c.Status()
-	m := c.meta
-	return &runtime.Container{
-		Id:           m.ID,
-		PodSandboxId: m.SandboxID,
-		Metadata:     m.Config.GetMetadata(),
-		Image:        &runtime.ImageSpec{Image: m.ImageName, Annotations: m.Config.GetImage().GetAnnotations()},
-		ImageRef:     m.ImageRef,
-		ImageId:      m.ImageID,
-		State:        st.State,
-		CreatedAt:    m.CreatedAt,
-		Labels:       m.Config.GetLabels(),
-		Annotations:  m.Config.GetAnnotations(),
-	}
-}
-
-// ListCRI returns the containers that pass the filter.
+// ListCRI returns the containers that pass the filter, ordered by ID. The
+// items are shared with other callers and must not be modified.
 func (s *Service) ListCRI(f *runtime.ContainerFilter) []*runtime.Container {
-	var out []*runtime.Container
-	candidates := s.store.List()
+	var candidates []*Container
 	if id := f.GetId(); id != "" {
 		c, err := s.store.Get(id)
 		if err != nil {
 			return nil
 		}
 		candidates = []*Container{c}
+	} else {
+		candidates = s.store.List()
 	}
+	out := make([]*runtime.Container, 0, len(candidates))
 	for _, c := range candidates {
-		item := c.toCRIListItem()
-		if matchesFilter(item, f) {
+		if item := c.criView().item; matchesFilter(item, f) {
 			out = append(out, item)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/containerd/containerd"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -76,6 +77,10 @@ type Sandbox struct {
 	status    Status
 	container containerd.Container
 	metaPath  string
+
+	// view is the sandbox's CRI objects as of one status, rebuilt when the
+	// status differs (see criView).
+	view atomic.Pointer[criView]
 }
 
 // ID is the sandbox's ID.

@@ -3,12 +3,40 @@ package sandbox
 import (
 	"encoding/json"
 
+	"google.golang.org/protobuf/proto"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// ToCRI returns the sandbox's CRI status.
-func (sb *Sandbox) ToCRI() *runtime.PodSandboxStatus {
-	m, st := sb.Metadata(), sb.Status()
+// ToCRI returns the sandbox's CRI status. It is shared with other callers
+// and must not be modified.
+func (sb *Sandbox) ToCRI() *runtime.PodSandboxStatus { return sb.criView().status }
+
+// criView is what the CRI reports of a sandbox as of one Status: kubelet
+// asks every second, a sandbox's status changes once or twice in its life.
+// It is built from the status and from metadata fields that do not change
+// once the sandbox is in the store (ID, config, IPs, creation time, runtime
+// handler). A view is never modified once built, so responses and events
+// share it and gRPC encodes it concurrently.
+type criView struct {
+	from   Status // the status the view was built from
+	item   *runtime.PodSandbox
+	wire   *runtime.PodSandbox // item's wire form (nil if it has none)
+	status *runtime.PodSandboxStatus
+}
+
+// criView returns the sandbox's current view, building a new one when the
+// status changed since the last.
+func (sb *Sandbox) criView() *criView {
+	st := sb.Status()
+	if v := sb.view.Load(); v != nil && v.from == st {
+		return v
+	}
+	v := newCRIView(sb.Metadata(), st)
+	sb.view.Store(v)
+	return v
+}
+
+func newCRIView(m Metadata, st Status) *criView {
 	status := &runtime.PodSandboxStatus{
 		Id:             m.ID,
 		Metadata:       m.Config.GetMetadata(),
@@ -26,7 +54,43 @@ func (sb *Sandbox) ToCRI() *runtime.PodSandboxStatus {
 			status.Network.AdditionalIps = append(status.Network.AdditionalIps, &runtime.PodIP{Ip: ip})
 		}
 	}
-	return status
+	v := &criView{
+		from:   st,
+		status: status,
+		item: &runtime.PodSandbox{
+			Id:             m.ID,
+			Metadata:       m.Config.GetMetadata(),
+			State:          st.State,
+			CreatedAt:      m.CreatedAt,
+			Labels:         m.Config.GetLabels(),
+			Annotations:    m.Config.GetAnnotations(),
+			RuntimeHandler: m.RuntimeHandler,
+		},
+	}
+	// An item that cannot be encoded (invalid UTF-8) gets no wire form; the
+	// server then encodes it when sending and reports that error.
+	if data, err := (proto.MarshalOptions{Deterministic: true}).Marshal(v.item); err == nil {
+		v.wire = &runtime.PodSandbox{}
+		v.wire.ProtoReflect().SetUnknown(data)
+	}
+	return v
+}
+
+// WireListItem returns item's wire form when item is what ListCRI returns
+// for a sandbox at present, else nil. The wire form is an empty message
+// holding item's encoding, made once, as unknown fields: the protobuf codec
+// sends it by copying those bytes, where encoding item itself goes through
+// its label and annotation maps by reflection on every list. A client
+// decodes the same message from either.
+func (s *Service) WireListItem(item *runtime.PodSandbox) *runtime.PodSandbox {
+	sb, ok := s.store.Lookup(item.GetId())
+	if !ok {
+		return nil
+	}
+	if v := sb.view.Load(); v != nil && v.item == item {
+		return v.wire
+	}
+	return nil
 }
 
 // Info is the verbose status (`crictl inspectp`): what an operator needs to
@@ -44,34 +108,26 @@ func (sb *Sandbox) Info() map[string]string {
 	return map[string]string{"info": string(data)}
 }
 
-// ToCRIListItem returns the sandbox as ListPodSandbox reports it.
-func (sb *Sandbox) ToCRIListItem() *runtime.PodSandbox {
-	m, st := sb.Metadata(), sb.Status()
-	return &runtime.PodSandbox{
-		Id:             m.ID,
-		Metadata:       m.Config.GetMetadata(),
-		State:          st.State,
-		CreatedAt:      m.CreatedAt,
-		Labels:         m.Config.GetLabels(),
-		Annotations:    m.Config.GetAnnotations(),
-		RuntimeHandler: m.RuntimeHandler,
-	}
-}
+// ToCRIListItem returns the sandbox as ListPodSandbox reports it. It is
+// shared with other callers and must not be modified.
+func (sb *Sandbox) ToCRIListItem() *runtime.PodSandbox { return sb.criView().item }
 
-// ListCRI returns the sandboxes that pass the filter.
+// ListCRI returns the sandboxes that pass the filter, ordered by ID. The
+// items are shared with other callers and must not be modified.
 func (s *Service) ListCRI(f *runtime.PodSandboxFilter) []*runtime.PodSandbox {
-	var out []*runtime.PodSandbox
 	if id := f.GetId(); id != "" {
 		sb, err := s.store.Get(id)
 		if err != nil {
 			return nil
 		}
 		if item := sb.ToCRIListItem(); matches(item, f) {
-			out = append(out, item)
+			return []*runtime.PodSandbox{item}
 		}
-		return out
+		return nil
 	}
-	for _, sb := range s.store.List() {
+	sandboxes := s.store.List()
+	out := make([]*runtime.PodSandbox, 0, len(sandboxes))
+	for _, sb := range sandboxes {
 		if item := sb.ToCRIListItem(); matches(item, f) {
 			out = append(out, item)
 		}

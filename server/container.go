@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/containerd/containerd/namespaces"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -54,7 +55,9 @@ func (s *Server) ContainerStatus(ctx context.Context, r *runtime.ContainerStatus
 	}
 	resp := &runtime.ContainerStatusResponse{Status: c.ToCRIStatus()}
 	if r.GetVerbose() {
-		resp.Info = s.opts.Containers.Info(ctx, c)
+		// The interceptor leaves the namespace out of this call (see
+		// fromMemory); the verbose info reads the spec from containerd.
+		resp.Info = s.opts.Containers.Info(namespaces.WithNamespace(ctx, s.opts.Namespace), c)
 	}
 	return resp, nil
 }
