@@ -13,7 +13,7 @@
 BENCH_ARGS ?=
 # Packages with performance-sensitive paths and their Benchmark functions
 # (spec generation, log writer, store lookups).
-BENCH_MICRO_PKGS ?= ./cri/... ./image/
+BENCH_MICRO_PKGS ?= ./cri/... ./image/ ./server/
 
 .PHONY: bench bench-micro bench-compare
 
