@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/containerd/containerd/namespaces"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -57,7 +56,7 @@ func (s *Server) ContainerStatus(ctx context.Context, r *runtime.ContainerStatus
 	if r.GetVerbose() {
 		// The interceptor leaves the namespace out of this call (see
 		// fromMemory); the verbose info reads the spec from containerd.
-		resp.Info = s.opts.Containers.Info(namespaces.WithNamespace(ctx, s.opts.Namespace), c)
+		resp.Info = s.opts.Containers.Info(ctx, c)
 	}
 	return resp, nil
 }

@@ -22,13 +22,15 @@ import (
 // to gRPC codes.
 //
 // The calls kubelet makes every second that are answered from memory (see
-// fromMemory) skip the namespace and the logger: they cost more than the
-// handler. Their request ID and log entry are made only when there is
-// something to log.
+// fromMemory) skip the logger: it costs more than the handler. Their
+// request ID and log entry are made only when there is something to log.
+// Every handler gets the namespace, so any of them may call containerd.
 func (s *Server) unaryInterceptor(ctx context.Context, req interface{}, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp interface{}, err error) {
 	method := path.Base(info.FullMethod)
 	var entry *log.Entry
-	if !fromMemory(method) {
+	if fromMemory(method) {
+		ctx = namespaces.WithNamespace(ctx, s.opts.Namespace)
+	} else {
 		ctx, entry = s.requestContext(ctx, method)
 	}
 	start := time.Now()
