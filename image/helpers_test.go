@@ -43,8 +43,13 @@ type env struct {
 	ctx    context.Context
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts a private containerd for t. Under -short it skips t: the
+// unit run starts no daemons.
+func newEnv(t testing.TB) *env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts containerd")
+	}
 	ctrd := testenv.ContainerdForTest(t)
 	client, err := containerd.New(ctrd.Address, containerd.WithTimeout(10*time.Second))
 	if err != nil {
@@ -57,7 +62,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // service makes an image service on e, failing t on error.
-func (e *env) service(t *testing.T, o Options) *Service {
+func (e *env) service(t testing.TB, o Options) *Service {
 	t.Helper()
 	o.Client = e.client
 	s, err := New(e.ctx, o)

@@ -21,7 +21,9 @@ func TestRestore(t *testing.T) {
 	reg.push(t, "aa:1", smallImage(t, v1.Config{User: "1:2"}))
 	reg.push(t, "bb:1", smallImage(t, v1.Config{}))
 	pause := buildPause(t)
-	s := e.service(t, Options{PauseBinary: pause})
+	// Layer blobs kept: they are what unpacks an image whose snapshots went
+	// (without them such an image is skipped, see TestPullUnpacksLikeContainerd).
+	s := e.service(t, Options{PauseBinary: pause, KeepLayerBlobs: true})
 	for _, ref := range []string{reg.host + "/aa:1", reg.host + "/bb:1"} {
 		if _, err := s.Pull(e.ctx, ref, nil); err != nil {
 			t.Fatal(err)
@@ -58,7 +60,7 @@ func TestRestore(t *testing.T) {
 	}
 
 	start := time.Now()
-	s2 := e.service(t, Options{PauseBinary: pause})
+	s2 := e.service(t, Options{PauseBinary: pause, KeepLayerBlobs: true})
 	t.Logf("rebuilding the index of %d images: %s", len(s2.List(e.ctx)), time.Since(start))
 	got, want := s2.List(e.ctx), s.List(e.ctx)
 	want = slices.DeleteFunc(want, func(i Image) bool { return i.ID == cc.ID })
