@@ -72,3 +72,27 @@ func TestDefaultConfigFileIsOptional(t *testing.T) {
 		t.Errorf("cfg = %+v, want defaults", cfg)
 	}
 }
+
+func TestKeepLayerBlobs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	os.WriteFile(path, []byte("keep_layer_blobs = true\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--config", filepath.Join(t.TempDir(), "empty.toml")}, false},
+		{[]string{"--config", path}, true},
+		{[]string{"--config", path, "--keep-layer-blobs=false"}, false},
+	} {
+		if strings.HasSuffix(tc.args[1], "empty.toml") {
+			os.WriteFile(tc.args[1], nil, 0o644)
+		}
+		cfg, err := loadConfig(tc.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.KeepLayerBlobs != tc.want {
+			t.Errorf("%v: KeepLayerBlobs = %v, want %v", tc.args, cfg.KeepLayerBlobs, tc.want)
+		}
+	}
+}

@@ -68,6 +68,7 @@ func run(ctx context.Context, cfg Config) error {
 	images, err := image.New(ctx, image.Options{
 		Client:            client,
 		Snapshotter:       cfg.Snapshotter,
+		KeepLayerBlobs:    cfg.KeepLayerBlobs,
 		RegistryConfigDir: cfg.RegistryConfigDir,
 		SandboxImage:      sandboxImage,
 		PauseBinary:       pauseBinary,
