@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
+	"github.com/podshim/podshim/cri/store"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/image"
@@ -78,21 +78,14 @@ func newCRIView(m *Metadata, st Status) *criView {
 			Resources:   &runtime.ContainerResources{Linux: resources},
 		},
 	}
-	// An item that cannot be encoded (invalid UTF-8) gets no wire form; the
-	// server then encodes it when sending and reports that error.
-	if data, err := (proto.MarshalOptions{Deterministic: true}).Marshal(v.item); err == nil {
-		v.wire = &runtime.Container{}
-		v.wire.ProtoReflect().SetUnknown(data)
+	if w, ok := store.WireForm(v.item); ok {
+		v.wire = w
 	}
 	return v
 }
 
-// WireListItem returns item's wire form when item is what ListCRI returns
-// for a container at present, else nil. The wire form is an empty message
-// holding item's encoding, made once, as unknown fields: the protobuf codec
-// sends it by copying those bytes, where encoding item itself goes through
-// its label and annotation maps by reflection on every list. A client
-// decodes the same message from either.
+// WireListItem returns item's wire form (see store.WireForm), made once,
+// when item is what ListCRI returns for a container at present, else nil.
 func (s *Service) WireListItem(item *runtime.Container) *runtime.Container {
 	c, ok := s.store.Lookup(item.GetId())
 	if !ok {

@@ -3,7 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 
-	"google.golang.org/protobuf/proto"
+	"github.com/podshim/podshim/cri/store"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -67,21 +67,14 @@ func newCRIView(m Metadata, st Status) *criView {
 			RuntimeHandler: m.RuntimeHandler,
 		},
 	}
-	// An item that cannot be encoded (invalid UTF-8) gets no wire form; the
-	// server then encodes it when sending and reports that error.
-	if data, err := (proto.MarshalOptions{Deterministic: true}).Marshal(v.item); err == nil {
-		v.wire = &runtime.PodSandbox{}
-		v.wire.ProtoReflect().SetUnknown(data)
+	if w, ok := store.WireForm(v.item); ok {
+		v.wire = w
 	}
 	return v
 }
 
-// WireListItem returns item's wire form when item is what ListCRI returns
-// for a sandbox at present, else nil. The wire form is an empty message
-// holding item's encoding, made once, as unknown fields: the protobuf codec
-// sends it by copying those bytes, where encoding item itself goes through
-// its label and annotation maps by reflection on every list. A client
-// decodes the same message from either.
+// WireListItem returns item's wire form (see store.WireForm), made once,
+// when item is what ListCRI returns for a sandbox at present, else nil.
 func (s *Service) WireListItem(item *runtime.PodSandbox) *runtime.PodSandbox {
 	sb, ok := s.store.Lookup(item.GetId())
 	if !ok {
