@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/containerd/containerd"
@@ -48,14 +47,6 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 		pull = s.pullWithClient
 	}
 	img, err := pull(ctx, named, resolver)
-	if !s.keepBlobs {
-		// A streaming pull buffers up to maxConcurrentDownloads x
-		// readAheadChunks MiB; hand that back to the system now (off the
-		// reply's path) rather than when the runtime's scavenger gets to
-		// it, so that the daemon's resident memory after a pull is what it
-		// holds.
-		go debug.FreeOSMemory()
-	}
 	if err != nil {
 		return Image{}, fmt.Errorf("pull %q: %w", name, err)
 	}

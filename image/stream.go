@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/containerd/containerd/remotes"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -18,6 +19,9 @@ const (
 	streamChunk            = 1 << 20
 	readAheadChunks        = 16
 )
+
+// chunkPool recycles the chunks of layer downloads.
+var chunkPool = sync.Pool{New: func() any { return new([streamChunk]byte) }}
 
 // readAhead downloads the layers of one image for unpackLayers, which takes
 // them bottom first: taking a layer starts its download, unless it runs
@@ -66,6 +70,7 @@ type download struct {
 	err    error // why the download ended early; read once chunks is closed
 	cancel context.CancelFunc
 	cur    []byte
+	buf    *[streamChunk]byte // backs cur
 }
 
 func startDownload(ctx context.Context, fetcher remotes.Fetcher, desc ocispec.Descriptor) *download {
@@ -87,11 +92,8 @@ func (d *download) run(ctx context.Context, fetcher remotes.Fetcher, desc ocispe
 	defer rc.Close()
 	r := io.LimitReader(rc, desc.Size)
 	for {
-		// A new chunk each time, not a pooled one: a pull's chunks are
-		// garbage once it ends, and Pull hands their memory back to the
-		// system (see Pull).
-		buf := make([]byte, streamChunk)
-		n, err := io.ReadFull(r, buf)
+		buf := chunkPool.Get().(*[streamChunk]byte)
+		n, err := io.ReadFull(r, buf[:])
 		if n > 0 {
 			select {
 			case d.chunks <- buf[:n]:
@@ -110,6 +112,7 @@ func (d *download) run(ctx context.Context, fetcher remotes.Fetcher, desc ocispe
 
 func (d *download) Read(p []byte) (int, error) {
 	for len(d.cur) == 0 {
+		d.recycle()
 		chunk, ok := <-d.chunks
 		if !ok {
 			if d.err != nil {
@@ -117,18 +120,27 @@ func (d *download) Read(p []byte) (int, error) {
 			}
 			return 0, io.EOF
 		}
-		d.cur = chunk
+		d.cur, d.buf = chunk, (*[streamChunk]byte)(chunk[:streamChunk])
 	}
 	n := copy(p, d.cur)
 	d.cur = d.cur[n:]
 	return n, nil
 }
 
+// recycle returns the chunk read last to the pool.
+func (d *download) recycle() {
+	if d.buf != nil {
+		chunkPool.Put(d.buf)
+		d.buf = nil
+	}
+}
+
 // Close stops the download and drops what it read ahead.
 func (d *download) Close() error {
 	d.cancel()
-	d.cur = nil
-	for range d.chunks {
+	d.recycle()
+	for chunk := range d.chunks {
+		chunkPool.Put((*[streamChunk]byte)(chunk[:streamChunk]))
 	}
 	return nil
 }
