@@ -92,6 +92,7 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
 	}
+	killOrphanShim(ctx, c.ID())
 	rootDir, stateDir := s.sandboxDirs(c.ID())
 	s.releaseLeftovers(ctx, rootDir, stateDir)
 }
