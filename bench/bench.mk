@@ -12,7 +12,8 @@
 
 BENCH_ARGS ?=
 # Packages with performance-sensitive paths and their Benchmark functions
-# (spec generation, log writer, store lookups).
+# (spec generation, log writer, store lookups, poll calls through gRPC,
+# cold pull against a private containerd).
 BENCH_MICRO_PKGS ?= ./cri/... ./image/ ./server/
 
 .PHONY: bench bench-micro bench-compare
