@@ -16,10 +16,10 @@ package cri
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/podshim/podshim/cri/store"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 
 	"github.com/containerd/containerd"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -76,7 +76,7 @@ type Container struct {
 
 	// view is the container's CRI objects as of one status, rebuilt when
 	// the status differs (see criView).
-	view atomic.Pointer[criView]
+	view store.Views[Status, *runtime.Container, *runtime.ContainerStatus]
 }
 
 // ID is the container's ID.

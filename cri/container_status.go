@@ -13,88 +13,68 @@ import (
 
 // ToCRIStatus returns the container's CRI status. It is shared with
 // other callers and must not be modified.
-func (c *Container) ToCRIStatus() *runtime.ContainerStatus { return c.criView().status }
+func (c *Container) ToCRIStatus() *runtime.ContainerStatus { return c.criView().Status }
 
-// criView is what the CRI reports of a container as of one Status: kubelet
-// asks every second, a container's status changes a few times in its life.
-// A view is never modified once built, so responses and events share it
-// and gRPC encodes it concurrently.
-type criView struct {
-	from   Status // the status the view was built from
-	item   *runtime.Container
-	wire   *runtime.Container // item's wire form (nil if it has none)
-	status *runtime.ContainerStatus
-}
+// criView is what the CRI reports of the container as of its current
+// status (see store.Views).
+type criView = store.View[Status, *runtime.Container, *runtime.ContainerStatus]
 
-// criView returns the container's current view, building a new one when
-// the status changed since the last.
+// criView returns the container's current view.
 func (c *Container) criView() *criView {
 	st := c.Status()
-	if v := c.view.Load(); v != nil && v.from == st {
-		return v
-	}
-	v := newCRIView(&c.meta, st)
-	c.view.Store(v)
-	return v
+	return c.view.Get(st, func() (*runtime.Container, *runtime.ContainerStatus) { return criObjects(&c.meta, st) })
 }
 
-func newCRIView(m *Metadata, st Status) *criView {
+// criObjects builds the container's list item and status reply.
+func criObjects(m *Metadata, st Status) (*runtime.Container, *runtime.ContainerStatus) {
 	resources := m.Config.GetLinux().GetResources()
 	if st.Resources != nil {
 		resources = st.Resources
 	}
 	img := &runtime.ImageSpec{Image: m.ImageName, Annotations: m.Config.GetImage().GetAnnotations()}
-	v := &criView{
-		from: st,
-		item: &runtime.Container{
-			Id:           m.ID,
-			PodSandboxId: m.SandboxID,
-			Metadata:     m.Config.GetMetadata(),
-			Image:        img,
-			ImageRef:     m.ImageRef,
-			ImageId:      m.ImageID,
-			State:        st.State,
-			CreatedAt:    m.CreatedAt,
-			Labels:       m.Config.GetLabels(),
-			Annotations:  m.Config.GetAnnotations(),
-		},
-		status: &runtime.ContainerStatus{
-			Id:          m.ID,
-			Metadata:    m.Config.GetMetadata(),
-			State:       st.State,
-			CreatedAt:   m.CreatedAt,
-			StartedAt:   st.StartedAt,
-			FinishedAt:  st.FinishedAt,
-			ExitCode:    st.ExitCode,
-			Image:       img,
-			ImageRef:    m.ImageRef,
-			ImageId:     m.ImageID,
-			Reason:      st.Reason,
-			Message:     st.Message,
-			Labels:      m.Config.GetLabels(),
-			Annotations: m.Config.GetAnnotations(),
-			Mounts:      m.Config.GetMounts(),
-			LogPath:     m.LogPath,
-			Resources:   &runtime.ContainerResources{Linux: resources},
-		},
+	item := &runtime.Container{
+		Id:           m.ID,
+		PodSandboxId: m.SandboxID,
+		Metadata:     m.Config.GetMetadata(),
+		Image:        img,
+		ImageRef:     m.ImageRef,
+		ImageId:      m.ImageID,
+		State:        st.State,
+		CreatedAt:    m.CreatedAt,
+		Labels:       m.Config.GetLabels(),
+		Annotations:  m.Config.GetAnnotations(),
 	}
-	if w, ok := store.WireForm(v.item); ok {
-		v.wire = w
+	status := &runtime.ContainerStatus{
+		Id:          m.ID,
+		Metadata:    m.Config.GetMetadata(),
+		State:       st.State,
+		CreatedAt:   m.CreatedAt,
+		StartedAt:   st.StartedAt,
+		FinishedAt:  st.FinishedAt,
+		ExitCode:    st.ExitCode,
+		Image:       img,
+		ImageRef:    m.ImageRef,
+		ImageId:     m.ImageID,
+		Reason:      st.Reason,
+		Message:     st.Message,
+		Labels:      m.Config.GetLabels(),
+		Annotations: m.Config.GetAnnotations(),
+		Mounts:      m.Config.GetMounts(),
+		LogPath:     m.LogPath,
+		Resources:   &runtime.ContainerResources{Linux: resources},
 	}
-	return v
+	return item, status
 }
 
-// WireListItem returns item's wire form (see store.WireForm), made once,
-// when item is what ListCRI returns for a container at present, else nil.
+// WireListItem returns item's wire form (see store.WireForm) when item is
+// what ListCRI returns for a container at present, else nil.
 func (s *Service) WireListItem(item *runtime.Container) *runtime.Container {
 	c, ok := s.store.Lookup(item.GetId())
 	if !ok {
 		return nil
 	}
-	if v := c.view.Load(); v != nil && v.item == item {
-		return v.wire
-	}
-	return nil
+	w, _ := c.view.Wire(item)
+	return w
 }
 
 // Info is the verbose status (`crictl inspect`).
@@ -128,7 +108,7 @@ func (s *Service) ListCRI(f *runtime.ContainerFilter) []*runtime.Container {
 	}
 	out := make([]*runtime.Container, 0, len(candidates))
 	for _, c := range candidates {
-		if item := c.criView().item; matchesFilter(item, f) {
+		if item := c.criView().Item; matchesFilter(item, f) {
 			out = append(out, item)
 		}
 	}

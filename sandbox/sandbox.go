@@ -18,10 +18,10 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/podshim/podshim/cri/store"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 
 	"github.com/containerd/containerd"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -80,7 +80,7 @@ type Sandbox struct {
 
 	// view is the sandbox's CRI objects as of one status, rebuilt when the
 	// status differs (see criView).
-	view atomic.Pointer[criView]
+	view store.Views[Status, *runtime.PodSandbox, *runtime.PodSandboxStatus]
 }
 
 // ID is the sandbox's ID.

@@ -9,34 +9,22 @@ import (
 
 // ToCRI returns the sandbox's CRI status. It is shared with other callers
 // and must not be modified.
-func (sb *Sandbox) ToCRI() *runtime.PodSandboxStatus { return sb.criView().status }
+func (sb *Sandbox) ToCRI() *runtime.PodSandboxStatus { return sb.criView().Status }
 
-// criView is what the CRI reports of a sandbox as of one Status: kubelet
-// asks every second, a sandbox's status changes once or twice in its life.
-// It is built from the status and from metadata fields that do not change
-// once the sandbox is in the store (ID, config, IPs, creation time, runtime
-// handler). A view is never modified once built, so responses and events
-// share it and gRPC encodes it concurrently.
-type criView struct {
-	from   Status // the status the view was built from
-	item   *runtime.PodSandbox
-	wire   *runtime.PodSandbox // item's wire form (nil if it has none)
-	status *runtime.PodSandboxStatus
-}
+// criView is what the CRI reports of the sandbox as of its current status
+// (see store.Views). Besides the status, it is built from metadata fields
+// that do not change once the sandbox is in the store (ID, config, IPs,
+// creation time, runtime handler).
+type criView = store.View[Status, *runtime.PodSandbox, *runtime.PodSandboxStatus]
 
-// criView returns the sandbox's current view, building a new one when the
-// status changed since the last.
+// criView returns the sandbox's current view.
 func (sb *Sandbox) criView() *criView {
 	st := sb.Status()
-	if v := sb.view.Load(); v != nil && v.from == st {
-		return v
-	}
-	v := newCRIView(sb.Metadata(), st)
-	sb.view.Store(v)
-	return v
+	return sb.view.Get(st, func() (*runtime.PodSandbox, *runtime.PodSandboxStatus) { return criObjects(sb.Metadata(), st) })
 }
 
-func newCRIView(m Metadata, st Status) *criView {
+// criObjects builds the sandbox's list item and status reply.
+func criObjects(m Metadata, st Status) (*runtime.PodSandbox, *runtime.PodSandboxStatus) {
 	status := &runtime.PodSandboxStatus{
 		Id:             m.ID,
 		Metadata:       m.Config.GetMetadata(),
@@ -54,36 +42,27 @@ func newCRIView(m Metadata, st Status) *criView {
 			status.Network.AdditionalIps = append(status.Network.AdditionalIps, &runtime.PodIP{Ip: ip})
 		}
 	}
-	v := &criView{
-		from:   st,
-		status: status,
-		item: &runtime.PodSandbox{
-			Id:             m.ID,
-			Metadata:       m.Config.GetMetadata(),
-			State:          st.State,
-			CreatedAt:      m.CreatedAt,
-			Labels:         m.Config.GetLabels(),
-			Annotations:    m.Config.GetAnnotations(),
-			RuntimeHandler: m.RuntimeHandler,
-		},
+	item := &runtime.PodSandbox{
+		Id:             m.ID,
+		Metadata:       m.Config.GetMetadata(),
+		State:          st.State,
+		CreatedAt:      m.CreatedAt,
+		Labels:         m.Config.GetLabels(),
+		Annotations:    m.Config.GetAnnotations(),
+		RuntimeHandler: m.RuntimeHandler,
 	}
-	if w, ok := store.WireForm(v.item); ok {
-		v.wire = w
-	}
-	return v
+	return item, status
 }
 
-// WireListItem returns item's wire form (see store.WireForm), made once,
-// when item is what ListCRI returns for a sandbox at present, else nil.
+// WireListItem returns item's wire form (see store.WireForm) when item is
+// what ListCRI returns for a sandbox at present, else nil.
 func (s *Service) WireListItem(item *runtime.PodSandbox) *runtime.PodSandbox {
 	sb, ok := s.store.Lookup(item.GetId())
 	if !ok {
 		return nil
 	}
-	if v := sb.view.Load(); v != nil && v.item == item {
-		return v.wire
-	}
-	return nil
+	w, _ := sb.view.Wire(item)
+	return w
 }
 
 // Info is the verbose status (`crictl inspectp`): what an operator needs to
@@ -103,7 +82,7 @@ func (sb *Sandbox) Info() map[string]string {
 
 // ToCRIListItem returns the sandbox as ListPodSandbox reports it. It is
 // shared with other callers and must not be modified.
-func (sb *Sandbox) ToCRIListItem() *runtime.PodSandbox { return sb.criView().item }
+func (sb *Sandbox) ToCRIListItem() *runtime.PodSandbox { return sb.criView().Item }
 
 // ListCRI returns the sandboxes that pass the filter, ordered by ID. The
 // items are shared with other callers and must not be modified.
