@@ -67,12 +67,16 @@ type Container struct {
 	dir       string
 	container containerd.Container
 
-	mu     sync.RWMutex // guards status, task, io, exited, spec
+	fileMu sync.Mutex   // serializes writes of status.json
+	mu     sync.RWMutex // guards status, task, io, exited, taskGone, spec
 	status Status
 	task   containerd.Task
 	io     *containerIO
 	exited chan struct{} // closed once the running task's exit is recorded
-	spec   *specs.Spec   // loaded lazily for exec
+	// taskGone is closed once the exited task is deleted from containerd,
+	// which happens after the exit is recorded: Remove waits for it.
+	taskGone chan struct{}
+	spec     *specs.Spec // loaded lazily for exec
 
 	// view is the container's CRI objects as of one status, rebuilt when
 	// the status differs (see criView).
@@ -94,6 +98,10 @@ func (c *Container) Status() Status {
 
 // update changes the status under the lock and persists it.
 func (c *Container) update(fn func(*Status)) error {
+	// Writes follow the order of the changes: an exit recorded while Start
+	// records the start must not be overwritten by the older status.
+	c.fileMu.Lock()
+	defer c.fileMu.Unlock()
 	c.mu.Lock()
 	fn(&c.status)
 	data, err := json.Marshal(c.status)

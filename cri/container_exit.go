@@ -32,11 +32,16 @@ func (s *Service) HandleExit(ctx context.Context, e *eventtypes.TaskExit) {
 }
 
 // recordExit finishes a container whose process exited: drains its output,
-// deletes the task, records exit code and reason, and wakes Stop. Only the
-// first caller for a given run does the work.
+// records exit code and reason, wakes Stop, and then deletes the task. Only
+// the first caller for a given run does the work.
+//
+// The task is deleted after the exit is recorded: containerd's task delete
+// (runc delete in the shim, then containerd's clean-up of the shim
+// connection, which runs the shim binary and runc once more) takes tens of
+// milliseconds that Stop need not wait for. Remove waits for it (taskGone).
 func (s *Service) recordExit(ctx context.Context, c *Container, code int32, at time.Time) {
 	c.mu.Lock()
-	task, cio, exited := c.task, c.io, c.exited
+	task, cio, exited, gone := c.task, c.io, c.exited, c.taskGone
 	c.task, c.io = nil, nil
 	c.mu.Unlock()
 	if task == nil {
@@ -45,12 +50,6 @@ func (s *Service) recordExit(ctx context.Context, c *Container, code int32, at t
 	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"container": c.meta.ID, "sandbox": c.meta.SandboxID}))
 	if cio != nil {
 		cio.waitOutput(outputDrainTimeout)
-	}
-	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-		log.G(ctx).WithError(err).Warn("delete exited task")
-	}
-	if cio != nil {
-		cio.close()
 	}
 	if err := c.update(func(st *Status) {
 		st.State, st.ExitCode, st.FinishedAt = runtime.ContainerState_CONTAINER_EXITED, code, at.UnixNano()
@@ -73,6 +72,29 @@ func (s *Service) recordExit(ctx context.Context, c *Container, code int32, at t
 	}
 	s.publish(c, runtime.ContainerEventType_CONTAINER_STOPPED_EVENT)
 	log.G(ctx).WithField("exitCode", code).Info("container exited")
+
+	deleteExitedTask(ctx, task)
+	if cio != nil {
+		cio.close()
+	}
+	if gone != nil {
+		close(gone)
+	}
+}
+
+// deleteExitedTask deletes the task of a process that exited. It does not
+// kill first (containerd.WithProcessKill): that would run `runc kill --all`
+// for nothing, since what the process left in its cgroup is killed by the
+// shim on the exit and by runc delete when the container shares a PID
+// namespace, and dies with it otherwise.
+func deleteExitedTask(ctx context.Context, task containerd.Task) {
+	_, err := task.Delete(ctx)
+	if errdefs.IsFailedPrecondition(err) { // not stopped after all
+		_, err = task.Delete(ctx, containerd.WithProcessKill)
+	}
+	if err != nil && !errdefs.IsNotFound(err) {
+		log.G(ctx).WithError(err).Warn("delete exited task")
+	}
 }
 
 // HandleOOM marks a container as OOM-killed; its exit (before or after this

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
@@ -36,6 +37,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 		c.mu.Unlock()
 		return err
 	}
+	if err := waitTaskGone(ctx, c); err != nil {
+		return err
+	}
 	if err := s.deleteContainer(ctx, c.container); err != nil {
 		return err
 	}
@@ -58,6 +62,25 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	s.publish(c, runtime.ContainerEventType_CONTAINER_DELETED_EVENT)
 	log.G(ctx).Debug("container removed")
 	return nil
+}
+
+// waitTaskGone waits until the task of an exited container is deleted (see
+// recordExit).
+func waitTaskGone(ctx context.Context, c *Container) error {
+	c.mu.RLock()
+	gone := c.taskGone
+	c.mu.RUnlock()
+	if gone == nil {
+		return nil
+	}
+	select {
+	case <-gone:
+		return nil
+	case <-time.After(killWait):
+		return fmt.Errorf("container %s: task not deleted %s after its exit", c.meta.ID, killWait)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // deleteContainer deletes a stopped container's rootfs snapshot and its

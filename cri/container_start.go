@@ -58,19 +58,26 @@ func (s *Service) start(ctx context.Context, c *Container) error {
 		cio.close()
 		return fmt.Errorf("create task of container %s: %w", c.meta.ID, err)
 	}
-	exited := make(chan struct{})
+	gone := make(chan struct{})
 	c.mu.Lock()
-	c.task, c.io, c.exited = task, cio, exited
+	c.task, c.io, c.exited, c.taskGone = task, cio, make(chan struct{}), gone
 	c.mu.Unlock()
 	startedAt := time.Now().UnixNano()
 	if err := task.Start(ctx); err != nil {
+		// An exit recorded meanwhile took the task, and deletes it.
 		c.mu.Lock()
-		c.task, c.io = nil, nil
-		c.mu.Unlock()
-		if _, derr := task.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill); derr != nil && !errdefs.IsNotFound(derr) {
-			log.G(ctx).WithError(derr).Warn("delete task after failed start")
+		owned := c.task == task
+		if owned {
+			c.task, c.io = nil, nil
 		}
-		cio.close()
+		c.mu.Unlock()
+		if owned {
+			if _, derr := task.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill); derr != nil && !errdefs.IsNotFound(derr) {
+				log.G(ctx).WithError(derr).Warn("delete task after failed start")
+			}
+			cio.close()
+			close(gone)
+		}
 		return fmt.Errorf("start container %s: %w", c.meta.ID, err)
 	}
 	// The process may already have exited, and its exit been recorded:

@@ -88,7 +88,7 @@ func (s *Service) load(ctx context.Context, cc containerd.Container) (*Container
 		cio.close()
 		return nil, fmt.Errorf("attach task: %w", err)
 	}
-	c.task, c.io, c.exited = task, cio, make(chan struct{})
+	c.task, c.io, c.exited, c.taskGone = task, cio, make(chan struct{}), make(chan struct{})
 	status, err := task.Status(ctx)
 	if err == nil && status.Status == containerd.Stopped {
 		s.recordExit(ctx, c, int32(status.ExitStatus), status.ExitTime)

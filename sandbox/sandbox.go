@@ -72,6 +72,10 @@ type Sandbox struct {
 	// this sandbox; other sandboxes proceed in parallel.
 	opMu sync.Mutex
 
+	// pauseGone is closed once the pause task Stop killed is deleted; nil
+	// when no deletion was started. Guarded by opMu.
+	pauseGone chan struct{}
+
 	mu        sync.RWMutex // guards meta.NetworkDown and status
 	meta      Metadata
 	status    Status

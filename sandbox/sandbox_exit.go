@@ -5,7 +5,6 @@ import (
 
 	"github.com/containerd/containerd"
 	eventtypes "github.com/containerd/containerd/api/events"
-	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -31,9 +30,12 @@ func (s *Service) pauseExited(ctx context.Context, sb *Sandbox) {
 		return
 	}
 	defer sb.opMu.Unlock()
+	if sb.pauseGone != nil {
+		return // Stop killed it and deletes the task
+	}
 	task, err := sb.container.Task(ctx, nil)
 	if err == nil {
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if err := deletePauseTask(ctx, sb.container, task); err != nil {
 			log.G(ctx).WithError(err).WithField("sandbox", sb.meta.ID).Warn("delete exited pause task")
 		}
 	}

@@ -35,6 +35,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 			return fmt.Errorf("remove containers of sandbox %s: %w", id, err)
 		}
 	}
+	if err := s.waitPauseGone(ctx, sb); err != nil {
+		return err
+	}
 	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete pause container %s: %w", id, err)
 	}
