@@ -7,66 +7,72 @@ import (
 	"os"
 )
 
-// readSize is how much Copy reads at a time.
-const readSize = 32 * 1024
-
 // Copy reads one output stream of a container until EOF and writes it to
 // the log file as CRI records, splitting lines longer than maxLine into P
 // records. Every chunk read is handed to tee (for attach clients) as soon as
 // it arrives, whole lines or not: `echo -n` output must reach an attached
 // client before any newline does. A trailing line without newline is
 // written as F at EOF. file may be nil when the container has no log path.
+//
+// An idle stream holds no read buffer (see readChunks); only the start of
+// a line still waiting for its newline is kept between reads.
 func Copy(file *File, stream string, r io.Reader, maxLine int, tee func([]byte)) error {
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLineSize
 	}
-	buf := make([]byte, readSize)
-	var pending []byte // the unwritten start of the current line
 	write := func(partial bool, line []byte) error {
 		if file == nil {
 			return nil
 		}
 		return file.WriteRecord(stream, partial, line)
 	}
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			chunk := buf[:n]
-			if tee != nil {
-				tee(chunk)
-			}
-			pending = append(pending, chunk...)
-			start := 0
-			for {
-				rest := pending[start:]
-				if i := bytes.IndexByte(rest, '\n'); i >= 0 && i <= maxLine {
-					if werr := write(false, rest[:i]); werr != nil {
-						return werr
-					}
-					start += i + 1
-					continue
-				}
-				if len(rest) >= maxLine {
-					if werr := write(true, rest[:maxLine]); werr != nil {
-						return werr
-					}
-					start += maxLine
-					continue
-				}
-				break
-			}
-			pending = append(pending[:0], pending[start:]...)
+	var pending []byte // the unwritten start of the current line
+	err := readChunks(r, func(chunk []byte) error {
+		if tee != nil {
+			tee(chunk)
 		}
-		if err != nil {
-			if len(pending) > 0 {
-				if werr := write(false, pending); werr != nil {
-					return werr
+		data := chunk
+		if len(pending) > 0 {
+			pending = append(pending, chunk...)
+			data = pending
+		}
+		start := 0
+		for {
+			rest := data[start:]
+			if i := bytes.IndexByte(rest, '\n'); i >= 0 && i <= maxLine {
+				if err := write(false, rest[:i]); err != nil {
+					return err
 				}
+				start += i + 1
+				continue
 			}
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed) {
-				return nil
+			if len(rest) >= maxLine {
+				if err := write(true, rest[:maxLine]); err != nil {
+					return err
+				}
+				start += maxLine
+				continue
 			}
-			return err
+			break
+		}
+		// chunk is only lent for this call: keep a copy of what is left.
+		pending = append(pending[:0], data[start:]...)
+		if len(pending) == 0 && cap(pending) > keptLineCap {
+			pending = nil
+		}
+		return nil
+	})
+	if len(pending) > 0 {
+		if werr := write(false, pending); werr != nil && err == nil {
+			err = werr
 		}
 	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, os.ErrClosed) {
+		return nil
+	}
+	return err
 }
+
+// keptLineCap is the largest buffer for an unfinished line that Copy keeps
+// once the line is written.
+const keptLineCap = 4 * 1024
