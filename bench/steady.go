@@ -131,6 +131,9 @@ func (b *Bench) steady(ctx context.Context) (retErr error) {
 	if err := b.steadyLatency(ctx, sec, pods); err != nil {
 		return err
 	}
+	if err := b.referenceRows(ctx, sec); err != nil {
+		return err
+	}
 	// The relist calls alone compare like with like even while one
 	// runtime lacks the stats calls; the full set is what kubelet makes.
 	if err := b.idleWindow(ctx, sec, pods, false); err != nil {
