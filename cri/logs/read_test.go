@@ -117,4 +117,3 @@ func TestIdleCopiesHoldNoBuffers(t *testing.T) {
 	}
 	t.Logf("%d idle copies: heap grew by %d KiB", n, grown/1024)
 }
-
