@@ -85,6 +85,7 @@ type Service struct {
 	refLocks    kmutex.KeyedLocker // one pull or import per normalized ref at a time
 	unpackLocks kmutex.KeyedLocker // one unpack per layer chain at a time
 	namesMu     sync.Mutex         // orders changes of containerd names and their index updates
+	chunks      *chunkPool         // download chunks of streaming pulls
 	fs          fsCache
 }
 
@@ -114,6 +115,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		store:       newStore(),
 		refLocks:    kmutex.New(),
 		unpackLocks: kmutex.New(),
+		chunks:      newChunkPool(),
 	}
 	s.fs.mountpoint = snapshotterRoot(ctx, o.Client, o.Snapshotter)
 	if err := s.load(ctx); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/containerd/containerd/remotes"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -20,9 +19,6 @@ const (
 	readAheadChunks        = 16
 )
 
-// chunkPool recycles the chunks of layer downloads.
-var chunkPool = sync.Pool{New: func() any { return new([streamChunk]byte) }}
-
 // readAhead downloads the layers of one image for unpackLayers, which takes
 // them bottom first: taking a layer starts its download, unless it runs
 // already, and those of the next layers, so that a layer's bytes come
@@ -30,20 +26,21 @@ var chunkPool = sync.Pool{New: func() any { return new([streamChunk]byte) }}
 // image uses a readAhead.
 type readAhead struct {
 	ctx       context.Context
+	chunks    *chunkPool
 	fetcher   remotes.Fetcher
 	layers    []ocispec.Descriptor
 	downloads []*download // started and not taken yet
 }
 
-func newReadAhead(ctx context.Context, fetcher remotes.Fetcher, layers []ocispec.Descriptor) *readAhead {
-	return &readAhead{ctx: ctx, fetcher: fetcher, layers: layers, downloads: make([]*download, len(layers))}
+func newReadAhead(ctx context.Context, chunks *chunkPool, fetcher remotes.Fetcher, layers []ocispec.Descriptor) *readAhead {
+	return &readAhead{ctx: ctx, chunks: chunks, fetcher: fetcher, layers: layers, downloads: make([]*download, len(layers))}
 }
 
 // take returns the download of layer i, which the caller reads and closes.
 func (a *readAhead) take(i int) io.ReadCloser {
 	for j := i; j < len(a.layers) && j < i+maxConcurrentDownloads; j++ {
 		if a.downloads[j] == nil {
-			a.downloads[j] = startDownload(a.ctx, a.fetcher, a.layers[j])
+			a.downloads[j] = startDownload(a.ctx, a.chunks, a.fetcher, a.layers[j])
 		}
 	}
 	d := a.downloads[i]
@@ -66,6 +63,7 @@ func (a *readAhead) close() {
 // own into a bounded queue of chunks. It is an io.ReadCloser for one
 // reader.
 type download struct {
+	pool   *chunkPool
 	chunks chan []byte
 	err    error // why the download ended early; read once chunks is closed
 	cancel context.CancelFunc
@@ -73,9 +71,9 @@ type download struct {
 	buf    *[streamChunk]byte // backs cur
 }
 
-func startDownload(ctx context.Context, fetcher remotes.Fetcher, desc ocispec.Descriptor) *download {
+func startDownload(ctx context.Context, pool *chunkPool, fetcher remotes.Fetcher, desc ocispec.Descriptor) *download {
 	ctx, cancel := context.WithCancel(ctx)
-	d := &download{chunks: make(chan []byte, readAheadChunks), cancel: cancel}
+	d := &download{pool: pool, chunks: make(chan []byte, readAheadChunks), cancel: cancel}
 	go func() {
 		defer close(d.chunks)
 		d.err = d.run(ctx, fetcher, desc)
@@ -92,7 +90,7 @@ func (d *download) run(ctx context.Context, fetcher remotes.Fetcher, desc ocispe
 	defer rc.Close()
 	r := io.LimitReader(rc, desc.Size)
 	for {
-		buf := chunkPool.Get().(*[streamChunk]byte)
+		buf := d.pool.get()
 		n, err := io.ReadFull(r, buf[:])
 		if n > 0 {
 			select {
@@ -130,7 +128,7 @@ func (d *download) Read(p []byte) (int, error) {
 // recycle returns the chunk read last to the pool.
 func (d *download) recycle() {
 	if d.buf != nil {
-		chunkPool.Put(d.buf)
+		d.pool.put(d.buf)
 		d.buf = nil
 	}
 }
@@ -140,7 +138,7 @@ func (d *download) Close() error {
 	d.cancel()
 	d.recycle()
 	for chunk := range d.chunks {
-		chunkPool.Put((*[streamChunk]byte)(chunk[:streamChunk]))
+		d.pool.put((*[streamChunk]byte)(chunk[:streamChunk]))
 	}
 	return nil
 }

@@ -109,7 +109,7 @@ func TestReadAheadIsBoundedAndInOrder(t *testing.T) {
 	f := &fakeFetcher{}
 	big := 2 * readAheadChunks * streamChunk
 	layers := []ocispec.Descriptor{blobDesc(t, f, 1000), blobDesc(t, f, big), blobDesc(t, f, 3000), blobDesc(t, f, 4000)}
-	a := newReadAhead(context.Background(), f, layers)
+	a := newReadAhead(context.Background(), newChunkPool(), f, layers)
 	defer a.close()
 
 	first := a.take(0) // starts layers 0 to 2, not 3
@@ -143,7 +143,7 @@ func TestReadAheadCloseStopsDownloads(t *testing.T) {
 	f := &fakeFetcher{}
 	big := 4 * readAheadChunks * streamChunk
 	layers := []ocispec.Descriptor{blobDesc(t, f, 10), blobDesc(t, f, big)}
-	a := newReadAhead(context.Background(), f, layers)
+	a := newReadAhead(context.Background(), newChunkPool(), f, layers)
 	d := a.take(0)
 	io.ReadAll(d)
 	d.Close()
@@ -154,7 +154,7 @@ func TestReadAheadCloseStopsDownloads(t *testing.T) {
 
 	fetchErr := errors.New("registry down")
 	f.err = fetchErr
-	a = newReadAhead(context.Background(), f, layers)
+	a = newReadAhead(context.Background(), newChunkPool(), f, layers)
 	defer a.close()
 	if _, err := io.ReadAll(a.take(0)); !errors.Is(err, fetchErr) {
 		t.Fatalf("read of a failed download = %v", err)

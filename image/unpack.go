@@ -35,7 +35,9 @@ func (s *Service) unpackLayers(ctx context.Context, cs content.Store, fetcher re
 	if len(layers) != len(diffIDs) {
 		return "", fmt.Errorf("manifest has %d layers, image config %d diff IDs: %w", len(layers), len(diffIDs), errdefs.ErrInvalidArgument)
 	}
-	ahead := newReadAhead(ctx, fetcher, layers)
+	s.chunks.begin()
+	defer s.chunks.end()
+	ahead := newReadAhead(ctx, s.chunks, fetcher, layers)
 	defer ahead.close()
 	var chain []digest.Digest
 	for i, desc := range layers {
