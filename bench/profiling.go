@@ -199,34 +199,40 @@ func (b *Bench) goroutineNote() {
 }
 
 // snapshotSteady saves each profiled daemon's heap profile (after a forced
-// GC) and goroutine dump at n pods.
+// GC) and goroutine dump at n pods: the CRI daemons, and the containerd
+// under podshimd.
 func (b *Bench) snapshotSteady(ctx context.Context, n int) {
 	during := fmt.Sprintf("at steady state (%d pods x %d containers)", n, b.opts.SteadyContainers)
 	for _, rt := range b.env.RTs {
-		if rt.Prof == nil {
-			continue
+		for _, prof := range []*Profiler{rt.Prof, rt.BackendProf} {
+			if prof != nil {
+				b.snapshotDaemon(ctx, rt, prof, during, n)
+			}
 		}
-		base := fmt.Sprintf("%s-%%s-4-steady-%d", rt.Prof.Daemon, n)
-		heap := Profile{Runtime: rt.Name, Daemon: rt.Prof.Daemon, Kind: "heap", During: during + ", in use after a forced GC"}
-		data, err := rt.Prof.get(ctx, "heap?gc=1")
-		if err != nil {
-			heap.Error = err.Error()
-			b.addProfile(ctx, "", heap, nil, "")
-		} else {
-			b.addProfile(ctx, rt.Prof.Binary, heap, data, fmt.Sprintf(base, "heap")+".pb.gz")
-		}
-		gr := Profile{Runtime: rt.Name, Daemon: rt.Prof.Daemon, Kind: "goroutine", During: during + " (debug=1 dump)"}
-		text, err := rt.Prof.get(ctx, "goroutine?debug=1")
-		if err == nil {
-			gr.Goroutines, err = goroutineTotal(text)
-		}
-		if err != nil {
-			gr.Error = err.Error()
-		}
-		if text == nil {
-			b.addProfile(ctx, "", gr, nil, "")
-		} else {
-			b.addProfile(ctx, "", gr, text, fmt.Sprintf(base, "goroutines")+".txt")
-		}
+	}
+}
+
+func (b *Bench) snapshotDaemon(ctx context.Context, rt *Runtime, prof *Profiler, during string, n int) {
+	base := fmt.Sprintf("%s-%%s-4-steady-%d", prof.Daemon, n)
+	heap := Profile{Runtime: rt.Name, Daemon: prof.Daemon, Kind: "heap", During: during + ", in use after a forced GC"}
+	data, err := prof.get(ctx, "heap?gc=1")
+	if err != nil {
+		heap.Error = err.Error()
+		b.addProfile(ctx, "", heap, nil, "")
+	} else {
+		b.addProfile(ctx, prof.Binary, heap, data, fmt.Sprintf(base, "heap")+".pb.gz")
+	}
+	gr := Profile{Runtime: rt.Name, Daemon: prof.Daemon, Kind: "goroutine", During: during + " (debug=1 dump)"}
+	text, err := prof.get(ctx, "goroutine?debug=1")
+	if err == nil {
+		gr.Goroutines, err = goroutineTotal(text)
+	}
+	if err != nil {
+		gr.Error = err.Error()
+	}
+	if text == nil {
+		b.addProfile(ctx, "", gr, nil, "")
+	} else {
+		b.addProfile(ctx, "", gr, text, fmt.Sprintf(base, "goroutines")+".txt")
 	}
 }

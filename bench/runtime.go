@@ -29,6 +29,10 @@ type Runtime struct {
 	// Prof reads pprof profiles of the runtime's CRI daemon (podshimd,
 	// containerd); nil when the run takes none.
 	Prof *Profiler
+	// BackendProf reads pprof profiles of the containerd under podshimd
+	// (heap and goroutines at steady state); nil for containerd's CRI, whose
+	// Prof is that containerd.
+	BackendProf *Profiler
 
 	// ContainerdAddress is the socket of the containerd that runs the pods;
 	// its shims name it on their command line.
@@ -78,7 +82,14 @@ type runtimeSetup struct {
 func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, error) {
 	r := &Runtime{Name: "podshim", Key: "a", Network: net,
 		CgroupParent: "/podshim-bench-a", LogDir: filepath.Join(s.Dir, "logs", "a")}
-	ctrd, err := testenv.StartContainerd(ctx, filepath.Join(s.Dir, "a", "containerd"), testenv.ContainerdOptions{})
+	var copts testenv.ContainerdOptions
+	cdir := filepath.Join(s.Dir, "a", "containerd")
+	if s.Profiles {
+		copts.DebugAddress = filepath.Join(cdir, "debug.sock")
+		bin, _ := exec.LookPath("containerd")
+		r.BackendProf = newProfiler("containerd-podshim", bin, copts.DebugAddress)
+	}
+	ctrd, err := testenv.StartContainerd(ctx, cdir, copts)
 	if err != nil {
 		return nil, fmt.Errorf("start podshim's containerd: %w", err)
 	}

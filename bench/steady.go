@@ -53,7 +53,10 @@ func (b *Bench) steady(ctx context.Context) (retErr error) {
 	}
 	mem := map[int][2]Usage{}
 	readMem := func(n int) {
-		time.Sleep(2 * time.Second) // let start-up work settle
+		// Let start-up work settle, and what earlier workloads left for
+		// reuse go (podshimd keeps pull buffers 5 s after the last pull):
+		// the figures are of runtimes at rest.
+		time.Sleep(memorySettle)
 		mem[n] = [2]Usage{rts[0].Usage(true), rts[1].Usage(true)}
 		logf("memory at %d pods: podshim %s MB, containerd %s MB", n,
 			formatMB(mem[n][0].RSS/1024), formatMB(mem[n][1].RSS/1024))
@@ -141,6 +144,9 @@ func (b *Bench) steady(ctx context.Context) (retErr error) {
 	}
 	return b.idleWindow(ctx, sec, pods, true)
 }
+
+// memorySettle is the pause before each memory checkpoint.
+const memorySettle = 10 * time.Second
 
 // checkRunning verifies that the runtime lists the expected ready pods and
 // running containers, and that a pod has an address of its network.

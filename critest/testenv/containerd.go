@@ -34,6 +34,9 @@ type ContainerdOptions struct {
 	// appended to the config file (TOML, `[plugins."io.containerd.grpc.v1.cri"]` tables).
 	EnableCRI bool
 	CRIConfig string
+	// DebugAddress, when set, is containerd's [debug] address: a unix
+	// socket serving /debug/pprof.
+	DebugAddress string
 }
 
 // StartContainerd starts a containerd whose files all live in dir and waits
@@ -57,6 +60,9 @@ func StartContainerd(ctx context.Context, dir string, o ContainerdOptions) (*Con
 		cfg.WriteString("disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n")
 	}
 	fmt.Fprintf(&cfg, "[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n", c.Address, c.Address+".ttrpc")
+	if o.DebugAddress != "" {
+		fmt.Fprintf(&cfg, "[debug]\n  address = %q\n", o.DebugAddress)
+	}
 	if o.EnableCRI {
 		cfg.WriteString(o.CRIConfig + "\n")
 	}
