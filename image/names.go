@@ -58,7 +58,7 @@ func (s *Service) nameImage(ctx context.Context, img Image, names []string, labe
 		if err := s.setName(ctx, name, img.Target, labels); err != nil {
 			return Image{}, err
 		}
-		s.store.set(name, img, pinned)
+		s.dropped(s.store.set(name, img, pinned))
 	}
 	got, ok := s.store.byID(img.ID)
 	if !ok {

@@ -34,7 +34,7 @@ func (s *Service) Remove(ctx context.Context, ref string) error {
 		if err := is.Delete(ctx, name, opts...); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("remove image %q: delete name %q: %w", ref, name, err)
 		}
-		s.store.remove(name)
+		s.dropped(s.store.remove(name))
 	}
 	logrus.WithFields(logrus.Fields{"ref": ref, "id": img.ID, "names": names}).Info("removed image")
 	return nil

@@ -57,6 +57,10 @@ type Options struct {
 	// fast. An image whose snapshots are lost then cannot be unpacked
 	// again; it is pulled again.
 	KeepLayerBlobs bool
+	// Removed, when set, is called with the ID of an image podshim no
+	// longer has, after RemoveImage or a pull that moved its last tag, so
+	// that what was kept per image (cri/spec.ImageFiles) can go.
+	Removed func(id string)
 }
 
 // Image is what the runtime needs of a local image. Treat its slices and
@@ -86,6 +90,7 @@ type Service struct {
 	unpackLocks kmutex.KeyedLocker // one unpack per layer chain at a time
 	namesMu     sync.Mutex         // orders changes of containerd names and their index updates
 	chunks      *chunkPool         // download chunks of streaming pulls
+	removed     func(id string)    // Options.Removed
 	fs          fsCache
 }
 
@@ -116,6 +121,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		refLocks:    kmutex.New(),
 		unpackLocks: kmutex.New(),
 		chunks:      newChunkPool(),
+		removed:     o.Removed,
 	}
 	s.fs.mountpoint = snapshotterRoot(ctx, o.Client, o.Snapshotter)
 	if err := s.load(ctx); err != nil {
@@ -212,4 +218,11 @@ func imageInfo(ctx context.Context, i containerd.Image) (Image, error) {
 		ChainID: identity.ChainID(diffIDs).String(),
 		Spec:    &spec,
 	}, nil
+}
+
+// dropped tells Options.Removed that image id is gone ("" is nothing).
+func (s *Service) dropped(id string) {
+	if id != "" && s.removed != nil {
+		s.removed(id)
+	}
 }

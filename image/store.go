@@ -38,12 +38,15 @@ func newStore() *store {
 // set records that containerd name now points at img. img carries the
 // image's own data (ID, Config, Size, Target, ChainID); its name-derived
 // fields are recomputed here. A name that pointed at another image is
-// taken off that image first.
-func (s *store) set(name string, img Image, pinned bool) {
+// taken off that image first; set returns that image's ID when it was its
+// last name, else "".
+func (s *store) set(name string, img Image, pinned bool) (dropped string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.names[name]; ok && old != img.ID {
-		s.unlink(name, old)
+		if s.unlink(name, old) {
+			dropped = old
+		}
 	}
 	e, ok := s.images[img.ID]
 	if !ok {
@@ -59,32 +62,36 @@ func (s *store) set(name string, img Image, pinned bool) {
 	e.names[name] = e.names[name] || pinned
 	s.names[name] = img.ID
 	e.refresh()
+	return dropped
 }
 
-// remove forgets containerd name.
-func (s *store) remove(name string) {
+// remove forgets containerd name. It returns the ID of the image it
+// pointed at when that was the image's last name, else "".
+func (s *store) remove(name string) (dropped string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if id, ok := s.names[name]; ok {
-		s.unlink(name, id)
+	if id, ok := s.names[name]; ok && s.unlink(name, id) {
+		return id
 	}
+	return ""
 }
 
 // unlink takes name off image id and drops the image when it was the
-// last name. The caller holds s.mu.
-func (s *store) unlink(name, id string) {
+// last name, which it reports. The caller holds s.mu.
+func (s *store) unlink(name, id string) bool {
 	delete(s.names, name)
 	e, ok := s.images[id]
 	if !ok {
-		return
+		return false
 	}
 	delete(e.names, name)
 	if len(e.names) == 0 {
 		delete(s.images, id)
 		s.removeID(id)
-		return
+		return true
 	}
 	e.refresh()
+	return false
 }
 
 // refresh recomputes the name-derived fields. Slices are rebuilt, never

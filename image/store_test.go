@@ -125,3 +125,32 @@ func BenchmarkLookups(b *testing.B) {
 		}
 	})
 }
+
+// TestStoreReportsDroppedImages: set and remove return the ID of an image
+// that lost its last name, and only then.
+func TestStoreReportsDroppedImages(t *testing.T) {
+	st := newStore()
+	a, b := Image{ID: testID(1)}, Image{ID: testID(2)}
+	if d := st.set("docker.io/library/app:1", a, false); d != "" {
+		t.Fatalf("first set dropped %q", d)
+	}
+	st.set(a.ID, a, false)
+	st.set("docker.io/library/app:latest", a, false)
+	// A tag moving to b leaves a with names: nothing dropped.
+	if d := st.set("docker.io/library/app:latest", b, false); d != "" {
+		t.Fatalf("moving a tag off an image with other names dropped %q", d)
+	}
+	if d := st.remove("docker.io/library/app:1"); d != "" {
+		t.Fatalf("removing one of two names dropped %q", d)
+	}
+	if d := st.remove(a.ID); d != a.ID {
+		t.Fatalf("removing a's last name dropped %q, want %q", d, a.ID)
+	}
+	if d := st.remove(a.ID); d != "" {
+		t.Fatalf("removing an unknown name dropped %q", d)
+	}
+	// b's only name moves to a: b is dropped.
+	if d := st.set("docker.io/library/app:latest", a, false); d != b.ID {
+		t.Fatalf("moving b's last name away dropped %q, want %q", d, b.ID)
+	}
+}

@@ -72,9 +72,21 @@ func run(ctx context.Context, cfg Config) error {
 		RegistryConfigDir: cfg.RegistryConfigDir,
 		SandboxImage:      sandboxImage,
 		PauseBinary:       pauseBinary,
+		Removed: func(id string) {
+			if err := specOpts.ImageFiles.Forget(id); err != nil {
+				log.G(ctx).WithError(err).Warn("forget image files")
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("image service: %w", err)
+	}
+	var imageIDs []string
+	for _, img := range images.List(ctx) {
+		imageIDs = append(imageIDs, img.ID)
+	}
+	if err := specOpts.ImageFiles.Prune(imageIDs); err != nil {
+		log.G(ctx).WithError(err).Warn("prune image files of removed images")
 	}
 	if sandboxImage == image.DefaultSandboxImage {
 		if _, err := images.EnsureSandboxImage(ctx); err != nil {

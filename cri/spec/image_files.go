@@ -45,6 +45,45 @@ func NewImageFiles(dir string) *ImageFiles {
 	return &ImageFiles{dir: dir, ready: map[string]*imageFilesEntry{}}
 }
 
+// dirOf is the directory holding the copies of image id's files.
+func (f *ImageFiles) dirOf(id string) string {
+	return filepath.Join(f.dir, strings.ReplaceAll(id, ":", "-"))
+}
+
+// Forget removes the copies of image id's files: the image is gone.
+func (f *ImageFiles) Forget(id string) error {
+	f.mu.Lock()
+	delete(f.ready, id)
+	f.mu.Unlock()
+	if err := os.RemoveAll(f.dirOf(id)); err != nil {
+		return fmt.Errorf("remove image files of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Prune removes the copies of every image not in keep (image IDs), and
+// unfinished copies, as left by images removed while podshim was down.
+func (f *ImageFiles) Prune(keep []string) error {
+	entries, err := os.ReadDir(f.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read image files dir: %w", err)
+	}
+	kept := map[string]bool{}
+	for _, id := range keep {
+		kept[filepath.Base(f.dirOf(id))] = true
+	}
+	var errs []error
+	for _, e := range entries {
+		if !kept[e.Name()] {
+			errs = append(errs, os.RemoveAll(filepath.Join(f.dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // root returns a directory holding the etc files of c's image, copying
 // them from c's rootfs snapshot the first time this image is seen.
 func (f *ImageFiles) root(ctx context.Context, client oci.Client, c *containers.Container) (string, error) {
@@ -66,7 +105,7 @@ func (f *ImageFiles) root(ctx context.Context, client oci.Client, c *containers.
 
 // copyFrom mounts c's snapshot once and copies the etc files out.
 func (f *ImageFiles) copyFrom(ctx context.Context, client oci.Client, c *containers.Container) (string, error) {
-	root := filepath.Join(f.dir, strings.ReplaceAll(c.Image, ":", "-"))
+	root := f.dirOf(c.Image)
 	if _, err := os.Stat(filepath.Join(root, ".complete")); err == nil {
 		return root, nil
 	}

@@ -98,6 +98,50 @@ func TestImageFilesResolveLikeARootfsMount(t *testing.T) {
 	if s.Root.Path != "/keep" {
 		t.Errorf("spec root changed to %q", s.Root.Path)
 	}
+
+	// Once the image is gone its copies go; an image seen again is copied
+	// again.
+	if err := cache.Forget("sha256:img1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(cache.dirOf("sha256:img1")); !os.IsNotExist(err) {
+		t.Errorf("the copies of a forgotten image are still there (%v)", err)
+	}
+	cached, _ := userOpts(userSpec{user: "alice", field: "f", groupsOf: "alice"}, nil, 0, "f", cache)
+	if got := applyUser(t, ctx, client, &containers.Container{ID: "e", Image: "sha256:img1", Snapshotter: "overlayfs", SnapshotKey: "e"}, "", cached); got.UID != 1000 {
+		t.Errorf("user after Forget = %+v, want uid 1000", got)
+	}
+	if n := snap.mounts.Load(); n != 2 {
+		t.Errorf("rootfs mounted %d times after Forget and one more create, want 2", n)
+	}
+}
+
+// TestImageFilesPrune: the copies of images not kept go, those kept stay.
+func TestImageFilesPrune(t *testing.T) {
+	cache := NewImageFiles(t.TempDir())
+	if err := cache.Prune(nil); err != nil {
+		t.Fatalf("Prune before any copy: %v", err)
+	}
+	ids := []string{"sha256:aa", "sha256:bb", "sha256:cc"}
+	for _, id := range ids {
+		if err := os.MkdirAll(filepath.Join(cache.dirOf(id), "etc"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(cache.dir, ".tmp-123"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := cache.Prune([]string{"sha256:bb"}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(cache.dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if !reflect.DeepEqual(left, []string{filepath.Base(cache.dirOf("sha256:bb"))}) {
+		t.Errorf("after Prune keeping sha256:bb: %v", left)
+	}
 }
 
 func applyUser(t *testing.T, ctx context.Context, client oci.Client, c *containers.Container, root string, opts []oci.SpecOpts) specs.User {

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -174,5 +176,31 @@ func TestRemoveImage(t *testing.T) {
 	// The other images are untouched.
 	if imageStatus(t, busyboxImage) == nil {
 		t.Errorf("removing %s removed busybox too", pullTestImage)
+	}
+}
+
+// TestRemoveImageRemovesImageFiles: a container's create copies its image's
+// /etc/passwd and /etc/group once (podshimd's per-image cache); removing
+// the image removes the copies.
+func TestRemoveImageRemovesImageFiles(t *testing.T) {
+	id, _ := wantIDs(t, pullTestImage)
+	t.Cleanup(func() { removeImage(t, id) })
+	pullImage(t, pullTestImage)
+	copies := filepath.Join(env.dir, "podshimd", "state", "image-files", strings.ReplaceAll(id, ":", "-"))
+
+	pod := podConfig(t)
+	podID := runPod(t, pod)
+	cfg := containerConfig(pod, "from-pull-test-image", "sh", "-c", "exit 0")
+	cfg.Image = &criapi.ImageSpec{Image: pullTestImage}
+	cfg.Linux.SecurityContext.RunAsUsername = "root" // resolved in the image's /etc/passwd
+	createContainer(t, podID, pod, cfg)
+	if _, err := os.Stat(filepath.Join(copies, "etc", "passwd")); err != nil {
+		t.Fatalf("no copy of the image's /etc/passwd after a create: %v", err)
+	}
+	removePod(t, podID)
+
+	removeImage(t, id)
+	if _, err := os.Stat(copies); !os.IsNotExist(err) {
+		t.Errorf("the image's copies are still there after RemoveImage (%v)", err)
 	}
 }
