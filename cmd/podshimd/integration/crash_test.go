@@ -37,6 +37,7 @@ func TestCrashDuringRunPodSandbox(t *testing.T) {
 	dir := filepath.Join(env.dir, "podshimd-crash")
 	confDir, binDir := filepath.Join(dir, "net.d"), filepath.Join(dir, "cni-bin")
 	mark := filepath.Join(dir, "stalled")
+	os.Remove(mark) // left by an earlier run (go test -count)
 	for _, d := range []string{confDir, binDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -57,6 +58,7 @@ func TestCrashDuringRunPodSandbox(t *testing.T) {
 		if pid, err := os.ReadFile(mark); err == nil {
 			runCmd("kill", strings.TrimSpace(string(pid)))
 		}
+		os.Remove(mark)
 		runCmd("ip", "link", "del", bridge)
 		os.RemoveAll(ipDir)
 	})
