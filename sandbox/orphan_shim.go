@@ -2,14 +2,11 @@ package sandbox
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/log"
+
+	"github.com/podshim/podshim/sandbox/shimproc"
 )
 
 // killOrphanShim ends the runc v2 shim of sandbox id when containerd lost
@@ -23,58 +20,13 @@ func killOrphanShim(ctx context.Context, id string) {
 	if !ok {
 		return
 	}
-	parent := map[int]int{}
-	var shims []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
-			// pid (comm) state ppid ...: comm may hold spaces.
-			if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
-				if f := strings.Fields(string(stat[i+1:])); len(f) > 1 {
-					parent[pid], _ = strconv.Atoi(f[1])
-				}
-			}
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 0 && strings.Contains(filepath.Base(args[0]), "containerd-shim") &&
-			argValue(args, "-namespace") == ns && argValue(args, "-id") == id {
-			shims = append(shims, pid)
-		}
+	shims := shimproc.Find(func(args []string) bool {
+		return shimproc.Arg(args, "-namespace") == ns && shimproc.Arg(args, "-id") == id
+	})
+	var pids []int
+	for _, p := range shims {
+		log.G(ctx).WithFields(log.Fields{"sandbox": id, "pid": p.Pid}).Warn("killing shim that containerd lost track of")
+		pids = append(pids, p.Pid)
 	}
-	for _, shim := range shims {
-		log.G(ctx).WithFields(log.Fields{"sandbox": id, "pid": shim}).Warn("killing shim that containerd lost track of")
-		for pid := range parent {
-			if descendsFrom(pid, shim, parent) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		_ = syscall.Kill(shim, syscall.SIGKILL)
-	}
-}
-
-func argValue(args []string, flag string) string {
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == flag {
-			return args[i+1]
-		}
-	}
-	return ""
-}
-
-func descendsFrom(pid, ancestor int, parent map[int]int) bool {
-	for seen := 0; pid > 1 && seen < 64; seen++ {
-		pid = parent[pid]
-		if pid == ancestor {
-			return true
-		}
-	}
-	return false
+	shimproc.KillTrees(pids...)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/containerd/containerd"
 	"golang.org/x/sys/unix"
+
+	"github.com/podshim/podshim/sandbox/shimproc"
 )
 
 // Containerd is a running private containerd daemon.
@@ -136,56 +139,11 @@ func (c *Containerd) Stop() {
 // at address (their command line names it) and every process below them:
 // the containers they run live in process groups of their own.
 func KillShims(address string) {
-	parent := map[int]int{}
-	var shims []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
-			// pid (comm) state ppid ...: comm may hold spaces, so cut after ')'.
-			if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
-				var state string
-				var ppid int
-				fmt.Sscanf(string(stat[i+2:]), "%s %d", &state, &ppid)
-				parent[pid] = ppid
-			}
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) == 0 || !strings.Contains(args[0], "containerd-shim") {
-			continue
-		}
-		for _, a := range args {
-			if a == address {
-				shims = append(shims, pid)
-				break
-			}
-		}
+	var pids []int
+	for _, p := range shimproc.Find(func(args []string) bool { return slices.Contains(args, address) }) {
+		pids = append(pids, p.Pid)
 	}
-	for _, shim := range shims {
-		for pid := range parent {
-			if descendsFrom(pid, shim, parent) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		_ = syscall.Kill(shim, syscall.SIGKILL)
-	}
-}
-
-func descendsFrom(pid, ancestor int, parent map[int]int) bool {
-	for i := 0; i < 64 && pid > 1; i++ {
-		pid = parent[pid]
-		if pid == ancestor {
-			return true
-		}
-	}
-	return false
+	shimproc.KillTrees(pids...)
 }
 
 // UnmountBelow lazily unmounts every mount point below dir, deepest first.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/snapshots"
+
+	"github.com/podshim/podshim/sandbox/shimproc"
 )
 
 // Kinds of host resources a pod allocates.
@@ -199,33 +202,8 @@ type shim struct {
 // names the suite's containerd socket.
 func shimProcesses() []shim {
 	var out []shim
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(data) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		if !strings.Contains(filepath.Base(args[0]), "containerd-shim") {
-			continue
-		}
-		ours := false
-		s := shim{pid: pid, args: args}
-		for i, a := range args {
-			if a == env.containerd.Address {
-				ours = true
-			}
-			if a == "-id" && i+1 < len(args) {
-				s.id = args[i+1]
-			}
-		}
-		if ours {
-			out = append(out, s)
-		}
+	for _, p := range shimproc.Find(func(args []string) bool { return slices.Contains(args, env.containerd.Address) }) {
+		out = append(out, shim{pid: p.Pid, id: shimproc.Arg(p.Args, "-id"), args: p.Args})
 	}
 	return out
 }
