@@ -86,10 +86,3 @@ func (p *chunkPool) release() {
 	p.mu.Unlock()
 	p.freeOS()
 }
-
-// size returns the number of free chunks held.
-func (p *chunkPool) size() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.free)
-}

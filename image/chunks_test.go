@@ -62,3 +62,10 @@ func TestChunkPoolReleasesWhenIdle(t *testing.T) {
 		t.Fatalf("after the idle delay: free chunks = %d, releases = %d; want 0 and 1", p.size(), freed.Load())
 	}
 }
+
+// size returns the number of free chunks held.
+func (p *chunkPool) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.free)
+}

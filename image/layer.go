@@ -41,7 +41,7 @@ func (s *Service) fetchLayer(ctx context.Context, cs content.Store, fetcher remo
 		if !stored {
 			rc := download()
 			defer rc.Close()
-			diffID, err := streamLayer(ctx, rc, desc, mounts)
+			diffID, err := streamLayer(ctx, s.chunks, rc, desc, mounts)
 			return diffID, false, err
 		}
 	} else if err := remotes.Fetch(ctx, cs, fetcher, desc); err != nil && !errdefs.IsAlreadyExists(err) {
@@ -62,7 +62,7 @@ func (s *Service) fetchLayer(ctx context.Context, cs content.Store, fetcher remo
 // commits the snapshot of verified content only: the digest vouches for
 // the compressed bytes, the diff ID the caller checks against the image
 // config for what was unpacked.
-func streamLayer(ctx context.Context, rc io.Reader, desc ocispec.Descriptor, mounts []mount.Mount) (digest.Digest, error) {
+func streamLayer(ctx context.Context, chunks *chunkPool, rc io.Reader, desc ocispec.Descriptor, mounts []mount.Mount) (digest.Digest, error) {
 	if desc.Size <= 0 {
 		return "", fmt.Errorf("layer %s has size %d: %w", desc.Digest, desc.Size, errdefs.ErrInvalidArgument)
 	}
@@ -85,7 +85,7 @@ func streamLayer(ctx context.Context, rc io.Reader, desc ocispec.Descriptor, mou
 		pr.CloseWithError(err)
 		applied <- result{d.Digest, err}
 	}()
-	n, copyErr := fanOut(io.LimitReader(rc, desc.Size), verifier, pw)
+	n, copyErr := fanOut(chunks, io.LimitReader(rc, desc.Size), verifier, pw)
 	pw.CloseWithError(copyErr)
 	res := <-applied
 

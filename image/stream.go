@@ -145,9 +145,14 @@ func (d *download) Close() error {
 
 // fanOut copies r to every writer in ws: each chunk goes to all writers at
 // once, and the next chunk is read meanwhile. A writer is never called by
-// two goroutines at a time. It returns the bytes copied.
-func fanOut(r io.Reader, ws ...io.Writer) (int64, error) {
-	bufs := [2][]byte{make([]byte, streamChunk), make([]byte, streamChunk)}
+// two goroutines at a time. Its two buffers come from chunks. It returns
+// the bytes copied.
+func fanOut(chunks *chunkPool, r io.Reader, ws ...io.Writer) (int64, error) {
+	b0, b1 := chunks.get(), chunks.get()
+	// Every return below comes after wait: no writer holds a buffer then.
+	defer chunks.put(b1)
+	defer chunks.put(b0)
+	bufs := [2][]byte{b0[:], b1[:]}
 	errs := make([]error, len(ws))
 	done := make(chan struct{}, len(ws))
 	pending := 0

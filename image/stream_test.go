@@ -19,14 +19,18 @@ func TestFanOutCopiesToEveryWriter(t *testing.T) {
 	data := make([]byte, 3*streamChunk+12345)
 	rand.NewChaCha8([32]byte{1}).Read(data)
 	var a, b bytes.Buffer
-	n, err := fanOut(bytes.NewReader(data), &a, &b)
+	pool := newChunkPool()
+	n, err := fanOut(pool, bytes.NewReader(data), &a, &b)
 	if err != nil || n != int64(len(data)) {
 		t.Fatalf("fanOut = %d, %v", n, err)
 	}
 	if !bytes.Equal(a.Bytes(), data) || !bytes.Equal(b.Bytes(), data) {
 		t.Fatal("a writer got other bytes")
 	}
-	if n, err := fanOut(bytes.NewReader(nil), &a); n != 0 || err != nil {
+	if got := pool.size(); got != 2 {
+		t.Fatalf("fanOut gave back %d buffers to the pool, want its 2", got)
+	}
+	if n, err := fanOut(newChunkPool(), bytes.NewReader(nil), &a); n != 0 || err != nil {
 		t.Fatalf("empty fanOut = %d, %v", n, err)
 	}
 }
@@ -35,7 +39,7 @@ func TestFanOutStopsAtFirstError(t *testing.T) {
 	boom := errors.New("boom")
 	var good bytes.Buffer
 	bad := &failingWriter{after: 2, err: boom}
-	_, err := fanOut(bytes.NewReader(make([]byte, 10*streamChunk)), &good, bad)
+	_, err := fanOut(newChunkPool(), bytes.NewReader(make([]byte, 10*streamChunk)), &good, bad)
 	if !errors.Is(err, boom) {
 		t.Fatalf("fanOut = %v, want %v", err, boom)
 	}
@@ -45,7 +49,7 @@ func TestFanOutStopsAtFirstError(t *testing.T) {
 
 	readErr := errors.New("connection reset")
 	r := io.MultiReader(bytes.NewReader(make([]byte, streamChunk+1)), errReader{readErr})
-	if _, err := fanOut(r, &good); !errors.Is(err, readErr) {
+	if _, err := fanOut(newChunkPool(), r, &good); !errors.Is(err, readErr) {
 		t.Fatalf("fanOut of a failing reader = %v", err)
 	}
 }
