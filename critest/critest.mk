@@ -20,8 +20,8 @@ $(CRITEST_TOOLS)/.version: $(CRITEST_DIR)/tools/go.mod $(CRITEST_DIR)/tools/go.s
 	$(CRITEST_DIR)/tools/build.sh $(CRITEST_TOOLS)
 
 # `build` (bin/podshimd) comes from the top-level Makefile.
-critest: critest-tools build
+critest: critest-tools build $(STACK_DEPS)
 	RUNTIME=podshim PODSHIMD=$(CURDIR)/bin/podshimd $(CRITEST_DIR)/run.sh
 
-critest-containerd: critest-tools
+critest-containerd: critest-tools $(STACK_DEPS)
 	RUNTIME=containerd $(CRITEST_DIR)/run.sh

@@ -10,7 +10,10 @@
 #   RUNTIME         podshim (default) or containerd
 #   FOCUS           optional ginkgo focus regex (to run a few specs while iterating)
 #   CRITEST_DIR     work directory (default /tmp/critest-h); everything it starts lives there
-#   CRITEST_RESULTS results directory (default critest/_results/$RUNTIME)
+#   STACK           debian (default) or current: only names the results
+#                   directory; containerd and runc are the ones on PATH
+#                   (`make STACK=current` puts the current stack first)
+#   CRITEST_RESULTS results directory (default critest/_results/$RUNTIME-$STACK)
 #   PODSHIMD        podshimd binary (default bin/podshimd)
 #   CRITEST_ARGS    extra arguments for critest
 #
@@ -28,7 +31,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 crit=$repo/critest
 RUNTIME=${RUNTIME:-podshim}
 H=${CRITEST_DIR:-/tmp/critest-h}
-results=${CRITEST_RESULTS:-$crit/_results/$RUNTIME}
+STACK=${STACK:-debian}
+results=${CRITEST_RESULTS:-$crit/_results/$RUNTIME-$STACK}
 podshimd=${PODSHIMD:-$repo/bin/podshimd}
 tools=$crit/_tools
 bin=$tools/bin
@@ -311,8 +315,9 @@ $disabled
 $cri_section
 EOF
 
-log "starting containerd ($RUNTIME mode)"
-/usr/bin/containerd --config "$H/containerd/config.toml" --log-level info >"$H/logs/containerd.log" 2>&1 &
+containerd_bin=$(command -v containerd) || die "containerd is not on PATH"
+log "starting $containerd_bin ($("$containerd_bin" --version | awk '{ print $3 }'), runc $(runc --version | awk 'NR == 1 { print $3 }'), $RUNTIME mode)"
+"$containerd_bin" --config "$H/containerd/config.toml" --log-level info >"$H/logs/containerd.log" 2>&1 &
 containerd_pid=$!
 for _ in $(seq 300); do
 	[[ -S "$containerd_sock" ]] && break
@@ -415,6 +420,7 @@ failed=$(sed -E 's/.* ([0-9]+) Failed.*/\1/' <<<"$summary")
 skipped=$(sed -E 's/.* ([0-9]+) Skipped.*/\1/' <<<"$summary")
 {
 	echo "runtime: $RUNTIME"
+	echo "stack: $STACK (containerd $("$containerd_bin" --version | awk '{ print $3 }'), runc $(runc --version | awk 'NR == 1 { print $3 }'))"
 	echo "critest: $cri_version"
 	echo "elapsed: ${elapsed}s"
 	echo "$summary"

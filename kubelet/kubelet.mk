@@ -23,6 +23,6 @@ kubelet-bin:
 # The tests carry the build tag kubelet_e2e, which keeps them out of a plain
 # `go test ./...`; here they run, and fail (never skip) when kubelet or the
 # runtime is missing.
-kubelet-e2e: kubelet-bin $(if $(filter podshim,$(KUBELET_E2E_RUNTIME)),$(KUBELET_E2E_PODSHIMD))
+kubelet-e2e: kubelet-bin $(STACK_DEPS) $(if $(filter podshim,$(KUBELET_E2E_RUNTIME)),$(KUBELET_E2E_PODSHIMD))
 	RUNTIME=$(KUBELET_E2E_RUNTIME) KUBELET_BIN=$(KUBELET_BINARY) PODSHIMD_BIN=$(KUBELET_E2E_PODSHIMD) \
 		$(GO) test -tags kubelet_e2e -count=1 -timeout 20m $(KUBELET_E2E_FLAGS) ./kubelet/e2e/
