@@ -80,7 +80,7 @@ test: unit
 	$(MAKE) STACK=current test-stack
 
 # test-stack: what runs on each stack.
-test-stack: integration critest kubelet-e2e
+test-stack: integration critest kubelet-e2e-all
 
 # The conformance harness, the kubelet end-to-end tests and the benchmark
 # have their own make files.
