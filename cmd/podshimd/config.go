@@ -58,7 +58,7 @@ type Config struct {
 	// DebugAddress, when set, serves net/http/pprof (and nothing else):
 	// a loopback TCP address ("127.0.0.1:6060", "[::1]:6060",
 	// "localhost:6060") or a unix socket ("unix:///path" or "/path", mode
-	// 0600). Empty: off. See parseDebugAddress.
+	// 0600). Empty: off. See parseLocalAddress.
 	DebugAddress string `toml:"debug_address"`
 }
 
@@ -170,7 +170,7 @@ func (c Config) validate() error {
 	case c.Root == "" || c.State == "":
 		return fmt.Errorf("root and state must be set")
 	}
-	if _, _, err := parseDebugAddress(c.DebugAddress); err != nil {
+	if _, _, err := parseLocalAddress(c.DebugAddress); err != nil {
 		return fmt.Errorf("debug_address: %w", err)
 	}
 	return nil
