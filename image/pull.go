@@ -29,7 +29,13 @@ import (
 // service keeps layer blobs, Pull instead unpacks each layer here as it
 // streams in from the registry, checking its digest and diff ID on the way
 // (see pullStreaming), which takes a fraction of the time.
-func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig) (Image, error) {
+func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig) (_ Image, retErr error) {
+	start := time.Now()
+	defer func() {
+		if retErr != nil {
+			s.pulls.PullFailed(pullFailureReason(retErr))
+		}
+	}()
 	named, err := parseRef(ref)
 	if err != nil {
 		return Image{}, err
@@ -40,7 +46,6 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 	}
 	defer s.refLocks.Unlock(name)
 
-	start := time.Now()
 	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: s.registryHosts(ctx, auth)})
 	pull := s.pullStreaming
 	if s.keepBlobs {
@@ -59,6 +64,7 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 		"size":     img.Size,
 		"duration": time.Since(start),
 	}).Info("pulled image")
+	s.pulls.PullDone(img.Size, time.Since(start))
 	return img, nil
 }
 

@@ -28,6 +28,7 @@ type Options struct {
 	CacheDir string   // libcni's result cache (volatile state)
 	NetNSDir string   // where pod network namespaces are pinned
 	Timeout  time.Duration
+	Recorder Recorder // counts CNI ADD and DEL and their failures; nil: not counted
 }
 
 // Manager sets pods' networks up and tears them down.
@@ -70,6 +71,9 @@ func New(o Options) *Manager {
 	}
 	if o.NetNSDir == "" {
 		o.NetNSDir = "/var/run/netns"
+	}
+	if o.Recorder == nil {
+		o.Recorder = noRecorder{}
 	}
 	return &Manager{
 		opts: o,
@@ -127,7 +131,8 @@ func firstConfFile(dir string) (string, error) {
 
 // Setup runs CNI ADD for the pod and returns its IPs. When it fails, the
 // caller must still call Teardown: a failed ADD may have allocated an IP.
-func (m *Manager) Setup(ctx context.Context, pod Pod) (Result, error) {
+func (m *Manager) Setup(ctx context.Context, pod Pod) (_ Result, retErr error) {
+	defer func() { m.opts.Recorder.CNIDone(OpAdd, retErr) }()
 	list, err := m.network()
 	if err != nil {
 		return Result{}, err
@@ -144,7 +149,8 @@ func (m *Manager) Setup(ctx context.Context, pod Pod) (Result, error) {
 // Teardown runs CNI DEL for the pod. It uses the config the pod was set up
 // with (libcni's cache) when there is one, so a changed config dir does not
 // strand the pod's IP. It is idempotent.
-func (m *Manager) Teardown(ctx context.Context, pod Pod) error {
+func (m *Manager) Teardown(ctx context.Context, pod Pod) (retErr error) {
+	defer func() { m.opts.Recorder.CNIDone(OpDel, retErr) }()
 	if !NetNSExists(pod.NetNS) {
 		// The CNI spec lets DEL run without a netns: plugins still
 		// release what lives outside it (IPs, NAT rules).

@@ -34,6 +34,11 @@ func (s *Server) unaryInterceptor(ctx context.Context, req interface{}, info *gr
 		ctx, entry = s.requestContext(ctx, method)
 	}
 	start := time.Now()
+	if r := s.opts.Requests; r != nil {
+		r.RequestStarted(method)
+		// Deferred first, so it runs last: it sees a panic's Internal.
+		defer func() { r.RequestDone(method, status.Code(err), time.Since(start)) }()
+	}
 	defer func() {
 		p := recover()
 		if p == nil && err == nil && isPoll(method) && !log.G(ctx).Logger.IsLevelEnabled(log.TraceLevel) {

@@ -5,8 +5,11 @@
 package server
 
 import (
+	"time"
+
 	"github.com/containerd/containerd"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri"
@@ -27,7 +30,17 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer // may be nil until streaming is configured
+	Streaming    Streamer        // may be nil until streaming is configured
+	Requests     RequestRecorder // CRI request metrics; nil: off
+}
+
+// RequestRecorder records CRI requests (metrics.Metrics implements it).
+// method is the bare method name ("RunPodSandbox"); RequestDone follows
+// every RequestStarted. Both are called on every request, polls too: they
+// must be cheap and must not block.
+type RequestRecorder interface {
+	RequestStarted(method string)
+	RequestDone(method string, code codes.Code, d time.Duration)
 }
 
 // Server implements runtime.RuntimeServiceServer and
