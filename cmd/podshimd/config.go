@@ -60,6 +60,10 @@ type Config struct {
 	// "localhost:6060") or a unix socket ("unix:///path" or "/path", mode
 	// 0600). Empty: off. See parseLocalAddress.
 	DebugAddress string `toml:"debug_address"`
+	// MetricsAddress, when set, serves Prometheus metrics on /metrics, on
+	// a loopback address or a unix socket exactly like DebugAddress.
+	// Empty: off.
+	MetricsAddress string `toml:"metrics_address"`
 }
 
 // DefaultConfigPath is read when --config is not given; it may be absent.
@@ -111,6 +115,7 @@ func loadConfig(args []string) (Config, error) {
 	fs.StringVar(&f.LogLevel, "log-level", def.LogLevel, "log level")
 	fs.StringVar(&f.LogFormat, "log-format", def.LogFormat, "text or json")
 	fs.StringVar(&f.DebugAddress, "debug-address", def.DebugAddress, "serve net/http/pprof on this loopback host:port or unix socket (default: off)")
+	fs.StringVar(&f.MetricsAddress, "metrics-address", def.MetricsAddress, "serve Prometheus metrics on /metrics at this loopback host:port or unix socket (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -148,6 +153,7 @@ func loadConfig(args []string) (Config, error) {
 		"log-level":            func() { cfg.LogLevel = f.LogLevel },
 		"log-format":           func() { cfg.LogFormat = f.LogFormat },
 		"debug-address":        func() { cfg.DebugAddress = f.DebugAddress },
+		"metrics-address":      func() { cfg.MetricsAddress = f.MetricsAddress },
 	}
 	for name := range set {
 		if apply, ok := override[name]; ok {
@@ -172,6 +178,9 @@ func (c Config) validate() error {
 	}
 	if _, _, err := parseLocalAddress(c.DebugAddress); err != nil {
 		return fmt.Errorf("debug_address: %w", err)
+	}
+	if _, _, err := parseLocalAddress(c.MetricsAddress); err != nil {
+		return fmt.Errorf("metrics_address: %w", err)
 	}
 	return nil
 }
