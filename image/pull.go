@@ -13,7 +13,10 @@ import (
 	"github.com/containerd/containerd/remotes/docker"
 	"github.com/distribution/reference"
 	"github.com/sirupsen/logrus"
+	"go.opentelemetry.io/otel/attribute"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/tracing"
 )
 
 // Pull pulls ref (normalized the docker way) with the registry host config
@@ -31,10 +34,12 @@ import (
 // (see pullStreaming), which takes a fraction of the time.
 func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig) (_ Image, retErr error) {
 	start := time.Now()
+	ctx, end := tracing.Start(ctx, "image.pull", attribute.String("image.ref", ref))
 	defer func() {
 		if retErr != nil {
 			s.pulls.PullFailed(pullFailureReason(retErr))
 		}
+		end(retErr)
 	}()
 	named, err := parseRef(ref)
 	if err != nil {

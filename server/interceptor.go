@@ -27,6 +27,11 @@ import (
 // Every handler gets the namespace, so any of them may call containerd.
 func (s *Server) unaryInterceptor(ctx context.Context, req interface{}, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp interface{}, err error) {
 	method := path.Base(info.FullMethod)
+	if t := s.opts.Tracing; t != nil {
+		var end func(error)
+		ctx, end = t.StartRequest(ctx, info.FullMethod, isPoll(method))
+		defer func() { end(err) }()
+	}
 	var entry *log.Entry
 	if fromMemory(method) {
 		ctx = namespaces.WithNamespace(ctx, s.opts.Namespace)

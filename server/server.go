@@ -16,6 +16,7 @@ import (
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/tracing"
 )
 
 // Version is podshim's version, reported by the Version call.
@@ -30,8 +31,9 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer        // may be nil until streaming is configured
-	Requests     RequestRecorder // CRI request metrics; nil: off
+	Streaming    Streamer         // may be nil until streaming is configured
+	Requests     RequestRecorder  // CRI request metrics; nil: off
+	Tracing      *tracing.Tracing // a span per CRI call; nil: off
 }
 
 // RequestRecorder records CRI requests (metrics.Metrics implements it).

@@ -42,7 +42,7 @@ func run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	client, err := connectContainerd(ctx, cfg)
+	client, err := connectContainerd(ctx, cfg, obs.containerdOptions()...)
 	if err != nil {
 		return err
 	}
@@ -137,14 +137,14 @@ func run(ctx context.Context, cfg Config) error {
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
-		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Requests: obs.requests,
+		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Requests: obs.requests, Tracing: obs.tracing,
 	})
 	return serve(ctx, cfg, srv)
 }
 
-func connectContainerd(ctx context.Context, cfg Config) (*containerd.Client, error) {
-	client, err := containerd.New(cfg.ContainerdAddress,
-		containerd.WithDefaultNamespace(cfg.ContainerdNamespace), containerd.WithTimeout(10*time.Second))
+func connectContainerd(ctx context.Context, cfg Config, extra ...containerd.ClientOpt) (*containerd.Client, error) {
+	opts := append([]containerd.ClientOpt{containerd.WithDefaultNamespace(cfg.ContainerdNamespace), containerd.WithTimeout(10 * time.Second)}, extra...)
+	client, err := containerd.New(cfg.ContainerdAddress, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w (is containerd running?)", cfg.ContainerdAddress, err)
 	}
