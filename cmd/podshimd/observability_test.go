@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,4 +39,31 @@ func TestMetricsServer(t *testing.T) {
 	if code, _ := get(t, client, "/debug/pprof/"); code != http.StatusNotFound {
 		t.Errorf("the metrics server serves pprof: %d", code)
 	}
+}
+
+func TestLoadConfigTracing(t *testing.T) {
+	cfg, err := loadConfig([]string{"--config", "/dev/null"})
+	if err != nil || cfg.OTLPEndpoint != "" || cfg.TracingSamplingRatio != 1 {
+		t.Fatalf("default: endpoint %q ratio %v, err %v; want off and 1", cfg.OTLPEndpoint, cfg.TracingSamplingRatio, err)
+	}
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte("otlp_endpoint = \"http://127.0.0.1:4317\"\ntracing_sampling_ratio = 0.25\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = loadConfig([]string{"--config", path})
+	if err != nil || cfg.OTLPEndpoint != "http://127.0.0.1:4317" || cfg.TracingSamplingRatio != 0.25 {
+		t.Fatalf("from the file: %q %v, err %v", cfg.OTLPEndpoint, cfg.TracingSamplingRatio, err)
+	}
+	cfg, err = loadConfig([]string{"--config", path, "--tracing-sampling-ratio", "0"})
+	if err != nil || cfg.TracingSamplingRatio != 0 {
+		t.Fatalf("flag over file: ratio %v, err %v", cfg.TracingSamplingRatio, err)
+	}
+	if _, err := loadConfig([]string{"--config", "/dev/null", "--tracing-sampling-ratio", "1.5"}); err == nil || !strings.Contains(err.Error(), "tracing_sampling_ratio") {
+		t.Fatalf("ratio 1.5: err = %v", err)
+	}
+	o, err := startObservability(context.Background(), Config{OTLPEndpoint: "http://127.0.0.1:1", TracingSamplingRatio: 1})
+	if err != nil || o.tracing == nil || len(o.containerdOptions()) != 1 {
+		t.Fatalf("tracing on: %+v, %v", o, err)
+	}
+	o.Stop()
 }
