@@ -5,14 +5,18 @@
 package server
 
 import (
+	"time"
+
 	"github.com/containerd/containerd"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/tracing"
 )
 
 // Version is podshim's version, reported by the Version call.
@@ -27,7 +31,18 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer // may be nil until streaming is configured
+	Streaming    Streamer         // may be nil until streaming is configured
+	Requests     RequestRecorder  // CRI request metrics; nil: off
+	Tracing      *tracing.Tracing // a span per CRI call; nil: off
+}
+
+// RequestRecorder records CRI requests (metrics.Metrics implements it).
+// method is the bare method name ("RunPodSandbox"); RequestDone follows
+// every RequestStarted. Both are called on every request, polls too: they
+// must be cheap and must not block.
+type RequestRecorder interface {
+	RequestStarted(method string)
+	RequestDone(method string, code codes.Code, d time.Duration)
 }
 
 // Server implements runtime.RuntimeServiceServer and
