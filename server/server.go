@@ -10,6 +10,7 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri"
+	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
@@ -28,6 +29,7 @@ type Options struct {
 	Network      *network.Manager
 	CgroupDriver string
 	Streaming    Streamer // may be nil until streaming is configured
+	Features     features.Set
 }
 
 // Server implements runtime.RuntimeServiceServer and
