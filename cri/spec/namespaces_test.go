@@ -200,7 +200,9 @@ func testUserns() *runtime.UserNamespace {
 }
 
 func TestPodUserns(t *testing.T) {
-	one := func(c, h, l uint32) []*runtime.IDMapping { return []*runtime.IDMapping{{ContainerId: c, HostId: h, Length: l}} }
+	one := func(c, h, l uint32) []*runtime.IDMapping {
+		return []*runtime.IDMapping{{ContainerId: c, HostId: h, Length: l}}
+	}
 	for _, c := range []struct {
 		name    string
 		u       *runtime.UserNamespace
