@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -163,7 +164,7 @@ func TestFeatureUserNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if uid := st.Sys().(*unix.Stat_t).Uid; uid != 0 {
+	if uid := st.Sys().(*syscall.Stat_t).Uid; uid != 0 {
 		t.Errorf("a file the container's root made in the idmapped volume is owned by host uid %d, want 0", uid)
 	}
 	// On the host, the container's root is usernsHostID, in the pause's
