@@ -39,6 +39,9 @@ type Metadata struct {
 	LogPath    string                   `json:"logPath"`    // "" when the pod has no log directory
 	StopSignal string                   `json:"stopSignal"` // from the image's STOPSIGNAL
 	CreatedAt  int64                    `json:"createdAt"`
+	// User is the process user of the spec (ContainerStatus.user); nil for
+	// containers created before podshim recorded it.
+	User *specs.User `json:"user,omitempty"`
 }
 
 // Status is a container's mutable state, persisted in status.json.

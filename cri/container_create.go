@@ -10,12 +10,15 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/snapshots"
 	"github.com/containerd/log"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/userns"
 )
 
 // Create creates a container in a READY sandbox from a local image. The
@@ -93,9 +96,17 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	if err != nil {
 		return "", err
 	}
+	c.meta.User = &specs.User{}
+	specOpts = append(specOpts, spec.WithUserCapture(c.meta.User))
+	var snapOpts []snapshots.Opt
+	if u, err := spec.PodUserns(sbMeta.Config, s.opts.Spec.Features.UserNamespaces); err != nil {
+		return "", err
+	} else if u != nil {
+		snapOpts = append(snapOpts, userns.SnapshotOpt(u.UIDs, u.GIDs)) // an idmapped rootfs
+	}
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
-		s.opts.Images.WithNewSnapshot(id, img),
+		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
 		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),

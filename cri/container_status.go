@@ -62,6 +62,7 @@ func criObjects(m *Metadata, st Status) (*runtime.Container, *runtime.ContainerS
 		Mounts:      m.Config.GetMounts(),
 		LogPath:     m.LogPath,
 		Resources:   &runtime.ContainerResources{Linux: resources},
+		User:        containerUser(m),
 	}
 	return item, status
 }
@@ -164,4 +165,20 @@ func isHexID(s string) bool {
 		}
 	}
 	return true
+}
+
+// containerUser is the identity of the container's first process, as the
+// spec sets it (ids inside the container's user namespace, as kubelet
+// reports them): uid, primary gid and every supplementary group.
+func containerUser(m *Metadata) *runtime.ContainerUser {
+	if m.User == nil {
+		return nil
+	}
+	groups := make([]int64, 0, len(m.User.AdditionalGids))
+	for _, g := range m.User.AdditionalGids {
+		groups = append(groups, int64(g))
+	}
+	return &runtime.ContainerUser{Linux: &runtime.LinuxContainerUser{
+		Uid: int64(m.User.UID), Gid: int64(m.User.GID), SupplementalGroups: groups,
+	}}
 }

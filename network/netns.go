@@ -21,6 +21,24 @@ func (m *Manager) NewNetNS() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create netns: %w", err)
 	}
+	return upLoopback(ns)
+}
+
+// NewNetNSFromPID pins the network namespace of process pid (one made in a
+// pod's user namespace, see package userns) like NewNetNS pins a new one.
+func (m *Manager) NewNetNSFromPID(pid int) (string, error) {
+	if err := os.MkdirAll(m.opts.NetNSDir, 0o755); err != nil {
+		return "", fmt.Errorf("create netns dir: %w", err)
+	}
+	ns, err := netns.NewNetNSFromPID(m.opts.NetNSDir, uint32(pid))
+	if err != nil {
+		return "", fmt.Errorf("pin netns of pid %d: %w", pid, err)
+	}
+	return upLoopback(ns)
+}
+
+// upLoopback brings up lo in ns; on failure it removes ns.
+func upLoopback(ns *netns.NetNS) (string, error) {
 	// The pod's loopback: CNI configures eth0, localhost is ours.
 	if err := ns.Do(func(cnins.NetNS) error {
 		lo, err := netlink.LinkByName("lo")

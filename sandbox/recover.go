@@ -14,6 +14,7 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/userns"
 )
 
 // recoverTimeout bounds the loading of one sandbox at start-up.
@@ -98,7 +99,7 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 }
 
 // releaseLeftovers undoes what a sandbox's metadata says it holds (CNI
-// attachment, netns, shm) and removes its dirs.
+// attachment, netns, shm, user namespace pin) and removes its dirs.
 func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string) {
 	if meta, err := loadMetadata(filepath.Join(rootDir, "sandbox.json")); err == nil {
 		if meta.NetNSPath != "" && !meta.NetworkDown {
@@ -111,6 +112,7 @@ func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string
 		_ = unmountShm(meta.ShmPath)
 	}
 	_ = unmountShm(filepath.Join(stateDir, "shm"))
+	_ = userns.Unpin(filepath.Join(stateDir, "userns"))
 	os.RemoveAll(stateDir)
 	os.RemoveAll(rootDir)
 }

@@ -53,6 +53,9 @@ type Metadata struct {
 	HostsPath      string                    `json:"hostsPath"`
 	ResolvConfPath string                    `json:"resolvConfPath"`
 	ShmPath        string                    `json:"shmPath,omitempty"`
+	// UsernsPath pins the pod's user namespace while the pause is created
+	// (pods with userns_options mode POD only).
+	UsernsPath string `json:"usernsPath,omitempty"`
 	// NetworkDown is set once CNI DEL succeeded, so later Stops skip it.
 	NetworkDown bool `json:"networkDown,omitempty"`
 	// Creating is set while Run is under way: a sandbox recovered with it
@@ -126,6 +129,7 @@ func (sb *Sandbox) Spec() spec.Sandbox {
 		HostsPath:      sb.meta.HostsPath,
 		ResolvConfPath: sb.meta.ResolvConfPath,
 		ShmPath:        sb.meta.ShmPath,
+		UsernsPath:     sb.meta.UsernsPath,
 	}
 }
 

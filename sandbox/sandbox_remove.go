@@ -8,6 +8,8 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
+
+	"github.com/podshim/podshim/userns"
 )
 
 // Remove removes a sandbox and everything of it: a READY sandbox is stopped
@@ -42,6 +44,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 		return fmt.Errorf("delete pause container %s: %w", id, err)
 	}
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
+		return err
+	}
+	if err := userns.Unpin(sb.meta.UsernsPath); err != nil {
 		return err
 	}
 	rootDir, stateDir := s.sandboxDirs(id)

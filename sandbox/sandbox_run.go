@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/containerd/cio"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/namespaces"
+	"github.com/containerd/containerd/snapshots"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/userns"
 )
 
 // Run creates and starts a pod sandbox and returns its ID. Every step that
@@ -31,6 +33,10 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	runtimeName, ok := s.opts.RuntimeHandlers[handler]
 	if !ok {
 		return "", fmt.Errorf("%w: runtime_handler %q is not configured", errdefs.ErrInvalidArgument, handler)
+	}
+	podUserns, err := spec.PodUserns(cfg, s.opts.Spec.Features.UserNamespaces)
+	if err != nil {
+		return "", err
 	}
 	id := newID()
 	ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"sandbox": id, "pod": cfg.Metadata.Namespace + "/" + cfg.Metadata.Name}))
@@ -86,8 +92,24 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		}
 		undo.Push("unmount shm", func(context.Context) error { return unmountShm(m.ShmPath) })
 	}
-	if !hostNetwork {
-		step := time.Now()
+	step = time.Now()
+	switch {
+	case podUserns != nil:
+		// The netns is made in the pod's user namespace, which the pause
+		// joins through a pin (see package userns).
+		m.UsernsPath = stateDir + "/userns"
+		undo.Push("remove netns", func(context.Context) error { return network.RemoveNetNS(m.NetNSPath) })
+		undo.Push("unpin user namespace", func(context.Context) error { return userns.Unpin(m.UsernsPath) })
+		if err := userns.Run(podUserns.UIDs, podUserns.GIDs, func(pid int) (err error) {
+			if m.NetNSPath, err = s.opts.Network.NewNetNSFromPID(pid); err != nil {
+				return err
+			}
+			return userns.Pin(pid, m.UsernsPath)
+		}); err != nil {
+			return "", fmt.Errorf("user namespace of sandbox %s: %w", id, err)
+		}
+		s.observeSince(PhaseNetNS, step)
+	case !hostNetwork:
 		if m.NetNSPath, err = s.opts.Network.NewNetNS(); err != nil {
 			return "", err
 		}
@@ -120,7 +142,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			netDone <- err
 		}()
 	}
-	startErr := s.startPause(ctx, sb, img, &undo)
+	startErr := s.startPause(ctx, sb, img, podUserns, &undo)
 	netErr := <-netDone
 	if startErr != nil {
 		return "", startErr
@@ -143,18 +165,24 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	return id, nil
 }
 
-// startPause creates and starts the pause container and its task.
-func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, undo *cleanup.Stack) error {
+// startPause creates and starts the pause container and its task; with a
+// user namespace (u), its rootfs is idmapped and the pin of the user
+// namespace is dropped once the pause holds it.
+func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, u *spec.Userns, undo *cleanup.Stack) error {
 	id := sb.meta.ID
 	specOpts, err := spec.Pause(sb.Spec(), img.Config, s.opts.Spec)
 	if err != nil {
 		return err
 	}
+	var snapOpts []snapshots.Opt
+	if u != nil {
+		snapOpts = append(snapOpts, userns.SnapshotOpt(u.UIDs, u.GIDs))
+	}
 	labels := map[string]string{LabelKind: KindSandbox}
 	step := time.Now()
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
-		s.opts.Images.WithNewSnapshot(id, img),
+		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
 		containerd.WithRuntime(sb.meta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(labels),
@@ -182,6 +210,11 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		return err
 	})
 	s.observeSince(PhasePauseCreate, step)
+	if u != nil {
+		if err := userns.Unpin(sb.meta.UsernsPath); err != nil {
+			return err
+		}
+	}
 	step = time.Now()
 	if err := task.Start(ctx); err != nil {
 		return fmt.Errorf("start pause task: %w", err)

@@ -19,7 +19,8 @@ func (s *Server) Version(ctx context.Context, r *runtime.VersionRequest) (*runti
 }
 
 // Status reports whether the runtime (containerd) and the pod network
-// (a loadable CNI config) are ready.
+// (a loadable CNI config) are ready, and the features the stack supports
+// (detected at start-up, see package features).
 func (s *Server) Status(ctx context.Context, r *runtime.StatusRequest) (*runtime.StatusResponse, error) {
 	runtimeCond := &runtime.RuntimeCondition{Type: runtime.RuntimeReady, Status: true}
 	if serving, err := s.opts.Client.IsServing(ctx); err != nil || !serving {
@@ -37,11 +38,14 @@ func (s *Server) Status(ctx context.Context, r *runtime.StatusRequest) (*runtime
 	}
 	for _, h := range s.opts.Sandboxes.RuntimeHandlers() {
 		resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtime.RuntimeHandler{
-			Name:     h,
-			Features: &runtime.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: false, UserNamespaces: false},
+			Name: h,
+			Features: &runtime.RuntimeHandlerFeatures{
+				RecursiveReadOnlyMounts: s.opts.Features.RecursiveReadOnlyMounts,
+				UserNamespaces:          s.opts.Features.UserNamespaces,
+			},
 		})
 	}
-	resp.Features = &runtime.RuntimeFeatures{SupplementalGroupsPolicy: false}
+	resp.Features = &runtime.RuntimeFeatures{SupplementalGroupsPolicy: s.opts.Features.SupplementalGroupsPolicy}
 	return resp, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri"
+	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
@@ -34,6 +35,7 @@ type Options struct {
 	Streaming    Streamer         // may be nil until streaming is configured
 	Requests     RequestRecorder  // CRI request metrics; nil: off
 	Tracing      *tracing.Tracing // a span per CRI call; nil: off
+	Features     features.Set     // what the stack supports (Status)
 }
 
 // RequestRecorder records CRI requests (metrics.Metrics implements it).

@@ -17,6 +17,7 @@ import (
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/cri/events"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
@@ -53,6 +54,7 @@ func run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	specOpts.Features = features.Detect(ctx, client, cfg.Snapshotter, "runc")
 	netMgr := network.New(network.Options{
 		ConfDir:  cfg.CNIConfDir,
 		BinDirs:  cfg.CNIBinDirs,
@@ -137,7 +139,8 @@ func run(ctx context.Context, cfg Config) error {
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
-		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Requests: obs.requests, Tracing: obs.tracing,
+		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Features: specOpts.Features,
+		Requests: obs.requests, Tracing: obs.tracing,
 	})
 	return serve(ctx, cfg, srv)
 }

@@ -87,11 +87,15 @@ func Container(id string, cfg *runtime.ContainerConfig, sb Sandbox, img imagespe
 	}
 	opts = append(opts, userOptions...)
 
-	binds, err := criMounts(cfg)
+	binds, err := criMounts(cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, withContainerMounts(append(binds, podMounts(cfg, sb)...)))
+	userns, err := containerUserns(cfg, sb, o.Features.UserNamespaces)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, withContainerMounts(append(binds, podMounts(cfg, sb, userns)...)))
 	if sc.GetMaskedPaths() != nil {
 		opts = append(opts, oci.WithMaskedPaths(append([]string{}, sc.GetMaskedPaths()...)))
 	}
@@ -133,7 +137,7 @@ func Container(id string, cfg *runtime.ContainerConfig, sb Sandbox, img imagespe
 		opts = append(opts, cg)
 	}
 
-	nsOpts, err := containerNamespaces(cfg, sb)
+	nsOpts, err := containerNamespaces(cfg, sb, o)
 	if err != nil {
 		return nil, err
 	}

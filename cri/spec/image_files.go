@@ -113,6 +113,7 @@ func (f *ImageFiles) copyFrom(ctx context.Context, client oci.Client, c *contain
 	if err != nil {
 		return "", fmt.Errorf("mounts of snapshot %s: %w", c.SnapshotKey, err)
 	}
+	mounts = withoutIDMap(mounts)
 	if err := os.MkdirAll(f.dir, 0o700); err != nil {
 		return "", fmt.Errorf("image files dir: %w", err)
 	}
@@ -198,4 +199,23 @@ func withImageFiles(f *ImageFiles, opt oci.SpecOpts) oci.SpecOpts {
 		defer func() { s.Root = saved }()
 		return opt(ctx, client, &containers.Container{ID: c.ID}, s)
 	}
+}
+
+// withoutIDMap drops the uidmap= and gidmap= options an idmapped snapshot
+// (a pod with a user namespace) carries: they are for the shim's mount,
+// this package's mount only reads files, and containerd 1.7's mount package
+// would hand them to the kernel.
+func withoutIDMap(mounts []mount.Mount) []mount.Mount {
+	out := make([]mount.Mount, 0, len(mounts))
+	for _, m := range mounts {
+		opts := make([]string, 0, len(m.Options))
+		for _, o := range m.Options {
+			if !strings.HasPrefix(o, "uidmap=") && !strings.HasPrefix(o, "gidmap=") {
+				opts = append(opts, o)
+			}
+		}
+		m.Options = opts
+		out = append(out, m)
+	}
+	return out
 }

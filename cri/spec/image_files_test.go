@@ -154,3 +154,14 @@ func applyUser(t *testing.T, ctx context.Context, client oci.Client, c *containe
 	}
 	return s.Process.User
 }
+
+func TestWithoutIDMap(t *testing.T) {
+	in := []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"index=off", "uidmap=0:1000:10", "lowerdir=/a", "gidmap=0:1000:10"}}}
+	got := withoutIDMap(in)
+	if !equalStrings(got[0].Options, []string{"index=off", "lowerdir=/a"}) {
+		t.Fatalf("options %q", got[0].Options)
+	}
+	if len(in[0].Options) != 4 {
+		t.Fatalf("input changed: %q", in[0].Options)
+	}
+}

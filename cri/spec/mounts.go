@@ -31,7 +31,10 @@ type bindMount struct {
 	src, dst    string
 	readonly    bool
 	propagation runtime.MountPropagation
+	rro         bool     // recursive read-only ("rro" instead of "ro")
 	extra       []string // more options, e.g. nosuid for /dev/shm
+	// uids and gids idmap the mount (runc's idmap mount extension).
+	uids, gids []specs.LinuxIDMapping
 }
 
 // HostPathsToCreate returns the host paths of cfg's mounts that do not
@@ -52,16 +55,17 @@ func HostPathsToCreate(cfg *runtime.ContainerConfig) []string {
 	return out
 }
 
-// criMounts checks cfg's mounts.
-func criMounts(cfg *runtime.ContainerConfig) ([]bindMount, error) {
+// criMounts checks cfg's mounts against what the stack supports (o.Features).
+func criMounts(cfg *runtime.ContainerConfig, o Options) ([]bindMount, error) {
 	var out []bindMount
 	for i, m := range cfg.GetMounts() {
 		f := fmt.Sprintf("mounts[%d]", i)
 		if m.GetImage().GetImage() != "" {
 			return nil, notImplemented("%s.image: image volumes are not supported", f)
 		}
-		if len(m.GetUidMappings()) > 0 || len(m.GetGidMappings()) > 0 {
-			return nil, notImplemented("%s: idmapped mounts are not supported", f)
+		uids, gids, err := mountIDMaps(f, m, o)
+		if err != nil {
+			return nil, err
 		}
 		if !path.IsAbs(m.GetContainerPath()) {
 			return nil, invalid("%s.container_path %q is not an absolute path", f, m.GetContainerPath())
@@ -82,24 +86,60 @@ func criMounts(cfg *runtime.ContainerConfig) ([]bindMount, error) {
 			if m.GetPropagation() != runtime.MountPropagation_PROPAGATION_PRIVATE {
 				return nil, invalid("%s.recursive_read_only needs propagation PROPAGATION_PRIVATE", f)
 			}
-			// runc 1.1 silently ignores "rro"; refuse rather than mount
-			// submounts writable.
-			return nil, notImplemented("%s.recursive_read_only: recursive read-only mounts are not supported", f)
+			if !o.Features.RecursiveReadOnlyMounts {
+				return nil, unsupported("%s.recursive_read_only: this node's runc cannot make recursive read-only mounts (see podshimd's start-up log)", f)
+			}
 		}
 		// selinux_relabel is ignored: this node has no SELinux.
 		out = append(out, bindMount{
 			src:         m.GetHostPath(),
 			dst:         m.GetContainerPath(),
 			readonly:    m.GetReadonly(),
+			rro:         m.GetRecursiveReadOnly(),
 			propagation: m.GetPropagation(),
+			uids:        uids,
+			gids:        gids,
 		})
 	}
 	return out, nil
 }
 
+// mountIDMaps checks a CRI mount's uid and gid mappings: both or neither,
+// and only when runc can idmap mounts.
+func mountIDMaps(f string, m *runtime.Mount, o Options) (uids, gids []specs.LinuxIDMapping, err error) {
+	if len(m.GetUidMappings()) == 0 && len(m.GetGidMappings()) == 0 {
+		return nil, nil, nil
+	}
+	if !o.Features.IDMappedMounts {
+		return nil, nil, unsupported("%s.uid_mappings/gid_mappings: this node's runc cannot make idmapped mounts (see podshimd's start-up log)", f)
+	}
+	if len(m.GetUidMappings()) == 0 || len(m.GetGidMappings()) == 0 {
+		return nil, nil, invalid("%s: uid_mappings and gid_mappings go together", f)
+	}
+	conv := func(field string, in []*runtime.IDMapping) ([]specs.LinuxIDMapping, error) {
+		out := make([]specs.LinuxIDMapping, 0, len(in))
+		for i, x := range in {
+			if x.GetLength() == 0 {
+				return nil, invalid("%s.%s[%d].length is 0", f, field, i)
+			}
+			out = append(out, specs.LinuxIDMapping{ContainerID: x.GetContainerId(), HostID: x.GetHostId(), Size: x.GetLength()})
+		}
+		return out, nil
+	}
+	if uids, err = conv("uid_mappings", m.GetUidMappings()); err != nil {
+		return nil, nil, err
+	}
+	if gids, err = conv("gid_mappings", m.GetGidMappings()); err != nil {
+		return nil, nil, err
+	}
+	return uids, gids, nil
+}
+
 // podMounts are the sandbox's files and /dev/shm, minus those cfg mounts
-// itself. The /etc files are read-only when the rootfs is.
-func podMounts(cfg *runtime.ContainerConfig, sb Sandbox) []bindMount {
+// itself. The /etc files are read-only when the rootfs is, and idmapped
+// to the pod's user namespace when it has one (as containerd's CRI does;
+// /dev/shm is a mode 1777 tmpfs and needs no mapping).
+func podMounts(cfg *runtime.ContainerConfig, sb Sandbox, userns *Userns) []bindMount {
 	taken := make(map[string]bool)
 	for _, m := range cfg.GetMounts() {
 		taken[filepath.Clean(m.GetContainerPath())] = true
@@ -112,7 +152,11 @@ func podMounts(cfg *runtime.ContainerConfig, sb Sandbox) []bindMount {
 		{sb.ResolvConfPath, etcResolvConf},
 	} {
 		if f.src != "" && !taken[f.dst] {
-			out = append(out, bindMount{src: f.src, dst: f.dst, readonly: ro})
+			b := bindMount{src: f.src, dst: f.dst, readonly: ro}
+			if userns != nil {
+				b.uids, b.gids = userns.UIDs, userns.GIDs
+			}
+			out = append(out, b)
 		}
 	}
 	if shm := podShm(sb); shm != "" && !taken[devShm] {
@@ -180,9 +224,12 @@ func withContainerMounts(binds []bindMount) oci.SpecOpts {
 			default:
 				opts = append(opts, "rprivate")
 			}
-			if b.readonly {
+			switch {
+			case b.rro:
+				opts = append(opts, "rro")
+			case b.readonly:
 				opts = append(opts, "ro")
-			} else {
+			default:
 				opts = append(opts, "rw")
 			}
 			s.Mounts = append(s.Mounts, specs.Mount{
@@ -190,6 +237,8 @@ func withContainerMounts(binds []bindMount) oci.SpecOpts {
 				Destination: b.dst,
 				Type:        "bind",
 				Options:     append(opts, b.extra...),
+				UIDMappings: b.uids,
+				GIDMappings: b.gids,
 			})
 		}
 		return nil

@@ -203,14 +203,48 @@ func TestContainerMounts(t *testing.T) {
 			mod: func(in *ctrInput) {
 				in.cfg.Mounts = []*runtime.Mount{{ContainerPath: "/d", HostPath: host, Readonly: true, RecursiveReadOnly: true}}
 			},
-			err: errdefs.ErrNotImplemented, msg: "mounts[0].recursive_read_only",
+			err: errdefs.ErrFailedPrecondition, msg: "mounts[0].recursive_read_only",
+		},
+		{
+			name: "recursive read-only",
+			mod: func(in *ctrInput) {
+				in.o.Features.RecursiveReadOnlyMounts = true
+				in.cfg.Mounts = []*runtime.Mount{{ContainerPath: "/d", HostPath: host, Readonly: true, RecursiveReadOnly: true}}
+			},
+			check: func(t *testing.T, s *specs.Spec, _ *ctrInput) {
+				wantBind(t, s, "/d", host, "rbind", "rprivate", "rro")
+			},
 		},
 		{
 			name: "idmapped mount unsupported",
 			mod: func(in *ctrInput) {
 				in.cfg.Mounts = []*runtime.Mount{{ContainerPath: "/d", HostPath: host, UidMappings: []*runtime.IDMapping{{Length: 1}}}}
 			},
-			err: errdefs.ErrNotImplemented, msg: "mounts[0]: idmapped",
+			err: errdefs.ErrFailedPrecondition, msg: "mounts[0].uid_mappings",
+		},
+		{
+			name: "idmapped mount without gid mappings",
+			mod: func(in *ctrInput) {
+				in.o.Features.IDMappedMounts = true
+				in.cfg.Mounts = []*runtime.Mount{{ContainerPath: "/d", HostPath: host, UidMappings: []*runtime.IDMapping{{Length: 1}}}}
+			},
+			err: errdefs.ErrInvalidArgument, msg: "mounts[0]: uid_mappings and gid_mappings go together",
+		},
+		{
+			name: "idmapped mount",
+			mod: func(in *ctrInput) {
+				in.o.Features.IDMappedMounts = true
+				in.cfg.Mounts = []*runtime.Mount{{ContainerPath: "/d", HostPath: host,
+					UidMappings: []*runtime.IDMapping{{ContainerId: 0, HostId: 5000, Length: 10}},
+					GidMappings: []*runtime.IDMapping{{ContainerId: 0, HostId: 6000, Length: 20}}}}
+			},
+			check: func(t *testing.T, s *specs.Spec, _ *ctrInput) {
+				m := mountAt(s, "/d")
+				if m == nil || len(m.UIDMappings) != 1 || m.UIDMappings[0] != (specs.LinuxIDMapping{HostID: 5000, Size: 10}) ||
+					len(m.GIDMappings) != 1 || m.GIDMappings[0] != (specs.LinuxIDMapping{HostID: 6000, Size: 20}) {
+					t.Fatalf("mount /d %+v", m)
+				}
+			},
 		},
 		{
 			name: "image volume unsupported",

@@ -32,41 +32,30 @@ func TargetID(cfg *runtime.ContainerConfig) string {
 	return ns.GetTargetId()
 }
 
-// checkUserns rejects user namespaces: podshim runs every pod in the host
-// user namespace (and reports no user-namespace support in Status).
-func checkUserns(prefix string, ns *runtime.NamespaceOption) error {
-	u := ns.GetUsernsOptions()
-	if u == nil {
-		return nil
-	}
-	switch u.GetMode() {
-	case runtime.NamespaceMode_NODE:
-		return nil
-	case runtime.NamespaceMode_POD:
-		return notImplemented("%s.namespace_options.userns_options: user namespaces are not supported", prefix)
-	}
-	return invalid("%s.namespace_options.userns_options.mode %v is not valid for user namespaces (want NODE or POD)", prefix, u.GetMode())
-}
-
-// containerNamespaces joins the pod's namespaces. Network and UTS follow the
+// containerNamespaces joins the pod's namespaces: the pause's user namespace
+// when the pod has one. Network and UTS follow the
 // pod (host when the pod is on the host network, else the pinned netns and
 // the pause's UTS namespace); IPC follows the pod (host or the pause's); pid
 // follows the container's own mode: POD joins the pause's pid namespace,
 // CONTAINER gets a new one, NODE the host's, TARGET joins
 // /proc/<sb.TargetPid>/ns/pid.
-func containerNamespaces(cfg *runtime.ContainerConfig, sb Sandbox) ([]oci.SpecOpts, error) {
+func containerNamespaces(cfg *runtime.ContainerConfig, sb Sandbox, o Options) ([]oci.SpecOpts, error) {
 	pod := sb.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	ctr := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	if err := checkUserns("linux.security_context", ctr); err != nil {
+	userns, err := containerUserns(cfg, sb, o.Features.UserNamespaces)
+	if err != nil {
 		return nil, err
 	}
 	needsPause := pod.GetNetwork() != runtime.NamespaceMode_NODE || pod.GetIpc() != runtime.NamespaceMode_NODE ||
-		ctr.GetPid() == runtime.NamespaceMode_POD
+		ctr.GetPid() == runtime.NamespaceMode_POD || userns != nil
 	if needsPause && sb.Pid == 0 {
 		return nil, fmt.Errorf("%w: sandbox %s has no running pause process (pid 0)", errdefs.ErrFailedPrecondition, sb.ID)
 	}
 
 	var opts []oci.SpecOpts
+	if userns != nil {
+		opts = append(opts, withUserns(userns, procNS(sb.Pid, "user")))
+	}
 	if pod.GetNetwork() == runtime.NamespaceMode_NODE {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace))
 	} else {
@@ -104,14 +93,22 @@ func containerNamespaces(cfg *runtime.ContainerConfig, sb Sandbox) ([]oci.SpecOp
 }
 
 // pauseNamespaces gives the pause new namespaces, or the host's per the
-// pod's namespace options. A host-network pod also keeps the host's UTS
+// pod's namespace options; with a user namespace, it joins sb.UsernsPath
+// (which owns the pod's netns). A host-network pod also keeps the host's UTS
 // namespace (and so the node's hostname).
-func pauseNamespaces(sb Sandbox) ([]oci.SpecOpts, error) {
+func pauseNamespaces(sb Sandbox, o Options) ([]oci.SpecOpts, error) {
 	ns := sb.Config.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	if err := checkUserns("linux.security_context", ns); err != nil {
+	userns, err := PodUserns(sb.Config, o.Features.UserNamespaces)
+	if err != nil {
 		return nil, err
 	}
 	var opts []oci.SpecOpts
+	if userns != nil {
+		if sb.UsernsPath == "" {
+			return nil, fmt.Errorf("sandbox %s has a user namespace but no pinned user namespace path", sb.ID)
+		}
+		opts = append(opts, withUserns(userns, sb.UsernsPath))
+	}
 	if ns.GetNetwork() == runtime.NamespaceMode_NODE {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace))
 	} else {

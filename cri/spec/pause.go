@@ -55,7 +55,7 @@ func Pause(sb Sandbox, img imagespec.ImageConfig, o Options) ([]oci.SpecOpts, er
 		opts = append(opts, oci.WithProcessCwd(img.WorkingDir))
 	}
 
-	nsOpts, err := pauseNamespaces(sb)
+	nsOpts, err := pauseNamespaces(sb, o)
 	if err != nil {
 		return nil, err
 	}

@@ -248,9 +248,32 @@ func TestPause(t *testing.T) {
 			err:  errdefs.ErrInvalidArgument, msg: "sandbox image config has no entrypoint or cmd",
 		},
 		{
-			name: "user namespace",
+			name: "user namespace unsupported",
 			mod:  func(in *pauseInput) { ns(in).UsernsOptions = &runtime.UserNamespace{Mode: runtime.NamespaceMode_POD} },
-			err:  errdefs.ErrNotImplemented, msg: "userns_options",
+			err:  errdefs.ErrFailedPrecondition, msg: "userns_options: mode POD",
+		},
+		{
+			name: "user namespace without a pinned path",
+			mod: func(in *pauseInput) {
+				in.o.Features.UserNamespaces = true
+				ns(in).UsernsOptions = testUserns()
+			},
+			err: nil, msg: "no pinned user namespace path",
+		},
+		{
+			name: "user namespace",
+			mod: func(in *pauseInput) {
+				in.o.Features.UserNamespaces = true
+				ns(in).UsernsOptions = testUserns()
+				in.sb.UsernsPath = "/run/podshim/sandboxes/sb1/userns"
+			},
+			check: func(t *testing.T, s *specs.Spec, in *pauseInput) {
+				wantNS(t, s, specs.UserNamespace, true, "/run/podshim/sandboxes/sb1/userns")
+				wantNS(t, s, specs.NetworkNamespace, true, testNetNS)
+				if len(s.Linux.UIDMappings) != 1 || s.Linux.UIDMappings[0].HostID != 100000 || len(s.Linux.GIDMappings) != 1 {
+					t.Fatalf("mappings %+v %+v", s.Linux.UIDMappings, s.Linux.GIDMappings)
+				}
+			},
 		},
 		{
 			name: "user namespace TARGET",

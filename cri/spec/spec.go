@@ -10,9 +10,10 @@
 // lists the directories kubelet expects the runtime to create.
 //
 // Errors caused by the request wrap errdefs.ErrInvalidArgument and name the
-// CRI field; requests podshim cannot honour on this node (user namespaces,
-// AppArmor profiles, recursive read-only mounts, image volumes) wrap
-// errdefs.ErrNotImplemented.
+// CRI field; requests for features this node's stack lacks (user
+// namespaces, recursive read-only mounts, idmapped mounts: Options.Features)
+// wrap errdefs.ErrFailedPrecondition; requests podshim never honours
+// (AppArmor profiles, image volumes) wrap errdefs.ErrNotImplemented.
 package spec
 
 import (
@@ -20,6 +21,8 @@ import (
 
 	"github.com/containerd/containerd/errdefs"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/features"
 )
 
 // Cgroup drivers accepted in Options.CgroupDriver.
@@ -53,6 +56,10 @@ type Sandbox struct {
 	// (kubectl debug --target): the new container joins /proc/<TargetPid>/ns/pid.
 	// Use TargetID to learn whether a config needs it.
 	TargetPid uint32
+	// UsernsPath is the pinned user namespace the pause joins when the pod
+	// has one (it owns the netns at NetNSPath); containers join the
+	// pause's, /proc/<Pid>/ns/user.
+	UsernsPath string
 }
 
 // Options are node-level settings.
@@ -70,6 +77,9 @@ type Options struct {
 	// ImageFiles caches images' /etc/passwd and /etc/group for user
 	// resolution (nil: containerd's way, a rootfs mount per create).
 	ImageFiles *ImageFiles
+	// Features is what this node's stack supports; requests that need
+	// another feature are refused with FailedPrecondition.
+	Features features.Set
 }
 
 // Annotations podshim puts on every spec; the same keys as containerd's CRI,

@@ -156,3 +156,16 @@ func mergeGids(a, b []uint32) []uint32 {
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
+
+// WithUserCapture copies the process user of the finished spec (uid, gid
+// and supplementary groups as runc will set them, in the container's user
+// namespace) into *dst, for ContainerStatus.user. Add it last.
+func WithUserCapture(dst *specs.User) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process != nil {
+			*dst = s.Process.User
+			dst.AdditionalGids = append([]uint32(nil), s.Process.User.AdditionalGids...)
+		}
+		return nil
+	}
+}

@@ -143,6 +143,12 @@ func (s *suite) setup(ctx context.Context) error {
 		return err
 	}
 	s.dir = dir
+	// Traversable by the host uids of pods with a user namespace: runc
+	// opens their rootfs (in containerd's state dir) and pod files (in
+	// podshimd's dirs) as the pod's root.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
