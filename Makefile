@@ -37,10 +37,15 @@ all: build
 
 build: $(BIN)/podshimd $(BIN)/pause
 
+# podshimd --version reports the commit it was built from ("-dirty" when
+# the work tree had changes); a plain go build says "unknown".
+GIT_COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; echo $$c; } || echo unknown)
+PODSHIMD_LDFLAGS := -X github.com/podshim/podshim/version.Commit=$(GIT_COMMIT)
+
 # Always handed to go build: its cache knows better than make what changed.
 .PHONY: $(BIN)/podshimd $(BIN)/pause
 $(BIN)/podshimd:
-	$(GO) build -o $@ ./cmd/podshimd
+	$(GO) build -ldflags '$(PODSHIMD_LDFLAGS)' -o $@ ./cmd/podshimd
 
 $(BIN)/pause:
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $@ ./cmd/pause
