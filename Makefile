@@ -71,7 +71,7 @@ UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./critest/catalog
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.
-INTEGRATION_PKGS := ./network/ ./image/ ./cri/spec/ ./cmd/podshimd/integration/
+INTEGRATION_PKGS := ./network/ ./image/ ./cri/spec/ ./cmd/podshimd/integration/ ./selfcheck/
 
 unit:
 	$(GO) test -short -count=1 $(UNIT_PKGS)
