@@ -23,6 +23,7 @@ import (
 // own directories.
 type node struct {
 	destdir, bin, config, crictlYAML, socket, root string
+	ctrd                                           *testenv.Containerd
 }
 
 func installNode(t *testing.T) node {
@@ -33,6 +34,7 @@ func installNode(t *testing.T) node {
 		destdir: filepath.Join(dir, "destdir"),
 		socket:  filepath.Join(dir, "run", "podshim.sock"),
 		root:    filepath.Join(dir, "root"),
+		ctrd:    ctrd,
 	}
 	n.bin = filepath.Join(n.destdir, "usr/local/bin")
 	n.config = filepath.Join(n.destdir, "etc/podshim/config.toml")
@@ -197,6 +199,29 @@ func TestInstalledService(t *testing.T) {
 	v, err := n.crictlOutput(n.socket, "version")
 	if err != nil || !strings.Contains(v, "RuntimeName:  podshim") {
 		t.Errorf("crictl version: %v\n%s", err, v)
+	}
+
+	// podshimd --version asks the configured containerd for its version.
+	out, err = exec.Command(filepath.Join(n.bin, "podshimd"), "--version", "--config", n.config).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "serving at "+n.ctrd.Address) {
+		t.Errorf("podshimd --version: %v; want containerd's version from %s:\n%s", err, n.ctrd.Address, out)
+	}
+
+	// podshimd check exits 1, naming the problem and its fix, on a node
+	// without a pod network, and with containerd down.
+	check := func(args ...string) (string, int) {
+		cmd := exec.Command(filepath.Join(n.bin, "podshimd"), append([]string{"check", "--config", n.config}, args...)...)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	empty := t.TempDir()
+	if out, code := check("--cni-conf-dir", empty); code != 1 || !strings.Contains(out, "no CNI network config found in "+empty) || !strings.Contains(out, "fix: write a pod network config") {
+		t.Errorf("check without CNI config: exit %d, want 1 naming the problem and its fix:\n%s", code, out)
+	}
+	d.kill(syscall.SIGTERM)
+	n.ctrd.Stop()
+	if out, code := check(); code != 1 || !strings.Contains(out, "nothing answers at "+n.ctrd.Address) || !strings.Contains(out, "fix: start containerd") {
+		t.Errorf("check with containerd down: exit %d, want 1 naming containerd:\n%s", code, out)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 const usage = `usage: podshimd [flags]                run the CRI daemon
        podshimd --version [flags]      print podshim's version and commit, and containerd's and runc's
+       podshimd version [flags]        the same
        podshimd check [flags]          check the node podshim runs on; exits 1 when pods could not run
        podshimd config default         print every config key with its default and what it means
        podshimd config dump [flags]    print the configuration after config file and flags
