@@ -6,6 +6,11 @@
 #   make test   every test: unit, integration (real containerd, runc, CNI),
 #               the critest conformance suite and the kubelet end-to-end tests
 #   make bench  the performance benchmark (not part of make test)
+#   make install  podshimd, pause and crictl into /usr/local/bin, the systemd
+#               unit podshim.service, and (where none exists) the default
+#               /etc/podshim/config.toml and an /etc/crictl.yaml for podshim's
+#               socket; PREFIX, BINDIR, SYSCONFDIR, SYSTEMD_UNIT_DIR and
+#               DESTDIR are honoured
 #
 # STACK=debian (default) runs on Debian's containerd and runc; STACK=current
 # on containerd and runc built from their Go modules at the versions in
@@ -17,7 +22,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export PATH := /usr/local/go/bin:$(PATH)
 
-DEB_PACKAGES := containerd runc containernetworking-plugins iptables busybox-static libseccomp-dev
+DEB_PACKAGES := containerd runc containernetworking-plugins iptables busybox-static libseccomp-dev systemd
 
 include stack/versions.env
 STACK ?= debian
@@ -31,16 +36,21 @@ $(error STACK must be debian or current, not $(STACK))
 endif
 export STACK
 
-.PHONY: all build deps stack run test test-stack unit integration clean
+.PHONY: all build deps stack run test test-stack unit integration clean install uninstall
 
 all: build
 
 build: $(BIN)/podshimd $(BIN)/pause
 
+# podshimd --version reports the commit it was built from ("-dirty" when
+# the work tree had changes); a plain go build says "unknown".
+GIT_COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD 2>/dev/null || c=$$c-dirty; echo $$c; } || echo unknown)
+PODSHIMD_LDFLAGS := -X github.com/podshim/podshim/version.Commit=$(GIT_COMMIT)
+
 # Always handed to go build: its cache knows better than make what changed.
 .PHONY: $(BIN)/podshimd $(BIN)/pause
 $(BIN)/podshimd:
-	$(GO) build -o $@ ./cmd/podshimd
+	$(GO) build -ldflags '$(PODSHIMD_LDFLAGS)' -o $@ ./cmd/podshimd
 
 $(BIN)/pause:
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $@ ./cmd/pause
@@ -63,11 +73,11 @@ run: deps build $(STACK_DEPS)
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
 UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./features/ ./userns/ ./metrics/ ./tracing/... \
-	./critest/catalog/ ./critest/testimage/ ./bench/
+	./instance/ ./selfcheck/ ./critest/catalog/ ./critest/testimage/ ./bench/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.
-INTEGRATION_PKGS := ./network/ ./image/ ./cri/spec/ ./cmd/podshimd/integration/
+INTEGRATION_PKGS := ./network/ ./image/ ./cri/spec/ ./cmd/podshimd/integration/ ./selfcheck/ ./deploy/
 
 unit:
 	$(GO) test -short -count=1 $(UNIT_PKGS)
@@ -86,6 +96,41 @@ test-stack: integration critest kubelet-e2e-all
 # The conformance harness, the kubelet end-to-end tests and the benchmark
 # have their own make files.
 -include critest/critest.mk kubelet/kubelet.mk bench/bench.mk
+
+# install: see the top of this file. Existing config files are kept, and
+# crictl.yaml points at the listen address of the installed config.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+
+install: build critest-tools
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(SYSCONFDIR)/podshim
+	install -m 0755 $(BIN)/podshimd $(BIN)/pause $(CRITEST_TOOLS)/crictl $(DESTDIR)$(BINDIR)/
+	sed -e 's#/usr/local/bin/#$(BINDIR)/#g' -e 's#/etc/podshim/#$(SYSCONFDIR)/podshim/#g' \
+		deploy/systemd/podshim.service >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/podshim.service.tmp
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/podshim.service.tmp
+	mv $(DESTDIR)$(SYSTEMD_UNIT_DIR)/podshim.service.tmp $(DESTDIR)$(SYSTEMD_UNIT_DIR)/podshim.service
+	@cfg=$(DESTDIR)$(SYSCONFDIR)/podshim/config.toml; \
+	if [ -e "$$cfg" ]; then echo "kept $$cfg"; \
+	else $(BIN)/podshimd config default >"$$cfg.tmp" && mv "$$cfg.tmp" "$$cfg" && echo "wrote $$cfg"; fi
+	@yaml=$(DESTDIR)$(SYSCONFDIR)/crictl.yaml; \
+	if [ -e "$$yaml" ]; then echo "kept $$yaml"; \
+	else \
+		listen=$$($(BIN)/podshimd config dump --config $(DESTDIR)$(SYSCONFDIR)/podshim/config.toml | awk -F"'" '/^listen = /{ print $$2 }'); \
+		[ -n "$$listen" ] || { echo "no listen address in $(DESTDIR)$(SYSCONFDIR)/podshim/config.toml" >&2; exit 1; }; \
+		case "$$listen" in unix://*) ;; *) listen="unix://$$listen" ;; esac; \
+		printf 'runtime-endpoint: %s\nimage-endpoint: %s\ntimeout: 10\n' "$$listen" "$$listen" >"$$yaml.tmp" && mv "$$yaml.tmp" "$$yaml" && \
+		echo "wrote $$yaml (crictl talks to $$listen)"; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# uninstall removes what install put in place except the config files.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/podshimd $(DESTDIR)$(BINDIR)/pause $(DESTDIR)$(BINDIR)/crictl \
+		$(DESTDIR)$(SYSTEMD_UNIT_DIR)/podshim.service
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 clean:
 	rm -rf $(BIN)

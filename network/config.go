@@ -34,6 +34,12 @@ func loadDefaultNetwork(dir string) (*libcni.NetworkConfigList, string, error) {
 	return nil, "", fmt.Errorf("no CNI network config found in %s", dir)
 }
 
+// DefaultNetwork returns the pod network config list podshim would use from
+// dir, and the file it came from (see loadDefaultNetwork).
+func DefaultNetwork(dir string) (*libcni.NetworkConfigList, string, error) {
+	return loadDefaultNetwork(dir)
+}
+
 func loadFile(path string) (*libcni.NetworkConfigList, error) {
 	if filepath.Ext(path) == ".conflist" {
 		list, err := libcni.ConfListFromFile(path)

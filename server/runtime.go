@@ -4,6 +4,8 @@ import (
 	"context"
 
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/version"
 )
 
 const runtimeName = "podshim"
@@ -13,7 +15,7 @@ func (s *Server) Version(ctx context.Context, r *runtime.VersionRequest) (*runti
 	return &runtime.VersionResponse{
 		Version:           "0.1.0",
 		RuntimeName:       runtimeName,
-		RuntimeVersion:    Version,
+		RuntimeVersion:    version.Version,
 		RuntimeApiVersion: "v1",
 	}, nil
 }

@@ -20,9 +20,6 @@ import (
 	"github.com/podshim/podshim/tracing"
 )
 
-// Version is podshim's version, reported by the Version call.
-var Version = "0.1.0"
-
 // Options are the services the server fronts.
 type Options struct {
 	Namespace    string // containerd namespace of every request

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -101,19 +102,43 @@ func DefaultConfig() Config {
 }
 
 // loadConfig builds the configuration from defaults, the config file and
-// the flags in args, in that order of precedence (flags win).
+// the flags in args, in that order of precedence (flags win). Arguments
+// that are not flags are refused.
 func loadConfig(args []string) (Config, error) {
 	fs := flag.NewFlagSet("podshimd", flag.ContinueOnError)
-	cfgPath := fs.String("config", DefaultConfigPath, "TOML config file")
+	fs.SetOutput(io.Discard)
+	cf := addConfigFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cf.load()
+}
+
+// configFlags are the flags of every config key, plus --config, on one
+// flag set; load applies them after the flag set has parsed.
+type configFlags struct {
+	fs      *flag.FlagSet
+	path    *string
+	f       Config
+	binDirs *string
+}
+
+// addConfigFlags registers --config and a flag for each config key on fs.
+func addConfigFlags(fs *flag.FlagSet) *configFlags {
+	c := &configFlags{fs: fs}
 	def := DefaultConfig()
-	var f Config
+	f := &c.f
+	c.path = fs.String("config", DefaultConfigPath, "TOML config file")
 	fs.StringVar(&f.Listen, "listen", def.Listen, "CRI socket to serve on")
 	fs.StringVar(&f.ContainerdAddress, "containerd-address", def.ContainerdAddress, "containerd socket")
 	fs.StringVar(&f.ContainerdNamespace, "containerd-namespace", def.ContainerdNamespace, "containerd namespace")
 	fs.StringVar(&f.Root, "root", def.Root, "persistent state dir")
 	fs.StringVar(&f.State, "state", def.State, "volatile state dir")
 	fs.StringVar(&f.CNIConfDir, "cni-conf-dir", def.CNIConfDir, "CNI config dir")
-	binDirs := fs.String("cni-bin-dir", strings.Join(def.CNIBinDirs, ","), "CNI plugin dirs, comma-separated")
+	c.binDirs = fs.String("cni-bin-dir", strings.Join(def.CNIBinDirs, ","), "CNI plugin dirs, comma-separated")
 	fs.StringVar(&f.NetNSDir, "netns-dir", def.NetNSDir, "where pod network namespaces are pinned")
 	fs.StringVar(&f.RegistryConfigDir, "registry-config-dir", def.RegistryConfigDir, "containerd hosts.toml dir")
 	fs.StringVar(&f.SandboxImage, "sandbox-image", def.SandboxImage, "pause image (default: podshim's built-in)")
@@ -128,18 +153,21 @@ func loadConfig(args []string) (Config, error) {
 	fs.StringVar(&f.OTLPEndpoint, "otlp-endpoint", def.OTLPEndpoint, "send traces to this OTLP gRPC collector: host:port (TLS), https:// or http:// URL (default: off)")
 	fs.Float64Var(&f.TracingSamplingRatio, "tracing-sampling-ratio", def.TracingSamplingRatio, "share of podshim's own traces recorded, 0 to 1 (kubelet's trace context decides for its calls)")
 	fs.StringVar(&f.MetricsAddress, "metrics-address", def.MetricsAddress, "serve Prometheus metrics on /metrics at this loopback host:port or unix socket (default: off)")
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	return c
+}
 
-	cfg := def
-	data, err := os.ReadFile(*cfgPath)
+// load returns the defaults, overridden by the config file, overridden by
+// the flags that were set.
+func (c *configFlags) load() (Config, error) {
+	set := map[string]bool{}
+	c.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f := &c.f
+	cfg := DefaultConfig()
+	data, err := os.ReadFile(*c.path)
 	switch {
 	case err == nil:
 		if err := toml.Unmarshal(data, &cfg); err != nil {
-			return Config{}, fmt.Errorf("parse config %s: %w", *cfgPath, err)
+			return Config{}, fmt.Errorf("parse config %s: %w", *c.path, err)
 		}
 	case errors.Is(err, os.ErrNotExist) && !set["config"]:
 		// The default config file is optional.
@@ -153,7 +181,7 @@ func loadConfig(args []string) (Config, error) {
 		"root":                 func() { cfg.Root = f.Root },
 		"state":                func() { cfg.State = f.State },
 		"cni-conf-dir":         func() { cfg.CNIConfDir = f.CNIConfDir },
-		"cni-bin-dir":          func() { cfg.CNIBinDirs = strings.Split(*binDirs, ",") },
+		"cni-bin-dir":          func() { cfg.CNIBinDirs = strings.Split(*c.binDirs, ",") },
 		"netns-dir":            func() { cfg.NetNSDir = f.NetNSDir },
 		"registry-config-dir":  func() { cfg.RegistryConfigDir = f.RegistryConfigDir },
 		"sandbox-image":        func() { cfg.SandboxImage = f.SandboxImage },

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
+	"github.com/podshim/podshim/instance"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/server"
@@ -27,7 +27,16 @@ import (
 // run starts podshim and serves until ctx ends. Pods keep running when the
 // daemon stops; the next start recovers them.
 func run(ctx context.Context, cfg Config) error {
-	// First, so that the rest of start-up can be profiled too.
+	// One podshimd per root, and never one that takes a live socket over.
+	lock, err := instance.Acquire(cfg.Root)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if err := instance.ClaimSocket(socketPath(cfg.Listen)); err != nil {
+		return err
+	}
+	// Next, so that the rest of start-up can be profiled too.
 	debug, err := startDebugServer(ctx, cfg.DebugAddress)
 	if err != nil {
 		return err
@@ -184,8 +193,9 @@ func serve(ctx context.Context, cfg Config, srv *server.Server) error {
 	if err := os.MkdirAll(filepath.Dir(sock), 0o750); err != nil {
 		return fmt.Errorf("create socket dir: %w", err)
 	}
-	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove stale socket: %w", err)
+	// Claimed again: a socket may have appeared during start-up.
+	if err := instance.ClaimSocket(sock); err != nil {
+		return err
 	}
 	l, err := net.Listen("unix", sock)
 	if err != nil {
