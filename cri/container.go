@@ -39,6 +39,9 @@ type Metadata struct {
 	LogPath    string                   `json:"logPath"`    // "" when the pod has no log directory
 	StopSignal string                   `json:"stopSignal"` // from the image's STOPSIGNAL
 	CreatedAt  int64                    `json:"createdAt"`
+	// RestoreImages is the directory of the CRIU images that Start
+	// restores, for a container created from a checkpoint.
+	RestoreImages string `json:"restoreImages,omitempty"`
 }
 
 // Status is a container's mutable state, persisted in status.json.

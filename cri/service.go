@@ -27,6 +27,9 @@ type Options struct {
 	// RuntimeOptions are the runc shim's options (cgroup driver, runc
 	// root), the same for every container of the node.
 	RuntimeOptions interface{}
+	// RestoreCheck, when set, is asked before a container created from a
+	// checkpoint is restored (whether CRIU works here).
+	RestoreCheck func(context.Context) error
 }
 
 // Service runs CRI containers.

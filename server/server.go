@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/checkpoint"
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
@@ -27,7 +28,8 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer // may be nil until streaming is configured
+	Streaming    Streamer            // may be nil until streaming is configured
+	Checkpoints  *checkpoint.Service // nil: checkpoint and restore are Unimplemented
 }
 
 // Server implements runtime.RuntimeServiceServer and

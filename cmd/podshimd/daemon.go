@@ -14,6 +14,7 @@ import (
 	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 
+	"github.com/podshim/podshim/checkpoint"
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/cri/events"
 	"github.com/podshim/podshim/cri/spec"
@@ -101,11 +102,16 @@ func run(ctx context.Context, cfg Config) error {
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts,
 	})
+	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, RuntimeOptions: runcOpts,
+		Spec: specOpts, RuntimeOptions: runcOpts, RestoreCheck: criu.Check,
 	})
+	checkpoints, err := checkpoint.New(checkpoint.Options{Client: client, Containers: containers, RootDir: cfg.Root, CRIU: criu})
+	if err != nil {
+		return err
+	}
 
 	// Subscribe before recovering, so that no exit falls between the two.
 	events.NewMonitor(client, cfg.ContainerdNamespace, sandboxes, containers).Subscribe(ctx)
@@ -128,7 +134,7 @@ func run(ctx context.Context, cfg Config) error {
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
-		CgroupDriver: cfg.CgroupDriver, Streaming: streams,
+		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Checkpoints: checkpoints,
 	})
 	return serve(ctx, cfg, srv)
 }
