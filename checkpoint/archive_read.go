@@ -35,8 +35,8 @@ type Archive struct {
 // can be.
 func IsArchiveRef(image string) bool { return filepath.IsAbs(image) }
 
-// Open unpacks the checkpoint archive at path into dir (created; removed
-// again when Open fails) and validates it. A missing archive is NotFound;
+// Open unpacks the checkpoint archive at path into dir (created when
+// missing; removed when Open fails after unpacking began) and validates it. A missing archive is NotFound;
 // an archive that is not a tar, misses a required file or has one that does
 // not decode is InvalidArgument, naming the file.
 func Open(ctx context.Context, archivePath, dir string) (_ *Archive, retErr error) {

@@ -183,6 +183,7 @@ func (s *Service) Restore(ctx context.Context, sandboxID string, cfg *runtime.Co
 	}
 	a, err := Open(ctx, cfg.GetImage().GetImage(), dir)
 	if err != nil {
+		os.RemoveAll(dir)
 		return "", fmt.Errorf("config.image.image: %w", err)
 	}
 	defer a.Close()
