@@ -35,8 +35,13 @@ func (s *Service) WithRunning(ctx context.Context, id string, fn func(context.Co
 	c.mu.RLock()
 	st, task := c.status, c.task
 	c.mu.RUnlock()
-	if st.State != runtime.ContainerState_CONTAINER_RUNNING || st.Removing || task == nil {
+	switch {
+	case st.State != runtime.ContainerState_CONTAINER_RUNNING:
 		return fmt.Errorf("%w: container %s is %s, not RUNNING", errdefs.ErrFailedPrecondition, c.meta.ID, stateName(st.State))
+	case st.Removing:
+		return fmt.Errorf("%w: container %s is being removed", errdefs.ErrFailedPrecondition, c.meta.ID)
+	case task == nil:
+		return fmt.Errorf("%w: container %s has exited (its exit is being recorded)", errdefs.ErrFailedPrecondition, c.meta.ID)
 	}
 	return fn(ctx, Running{Meta: c.meta, Status: c.ToCRIStatus(), Dir: c.dir, Container: c.container, Task: task})
 }
