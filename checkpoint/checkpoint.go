@@ -29,7 +29,9 @@ import (
 	"time"
 
 	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/containers"
 	"github.com/containerd/containerd/errdefs"
+	"github.com/containerd/containerd/mount"
 	"github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -90,7 +92,15 @@ func (s *Service) Checkpoint(ctx context.Context, id, location string, timeout i
 		}
 		ctx = log.WithLogger(ctx, log.G(ctx).WithFields(log.Fields{"container": r.Meta.ID, "location": location}))
 		start := time.Now()
-		if err := s.checkpoint(ctx, r, location); err != nil {
+		info, err := r.Container.Info(ctx)
+		if err != nil {
+			return err
+		}
+		mounts, err := s.opts.Client.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
+		if err != nil {
+			return fmt.Errorf("checkpoint container %s: snapshot mounts: %w", r.Meta.ID, err)
+		}
+		if err := s.checkpoint(ctx, r, info, mounts, location); err != nil {
 			return fmt.Errorf("checkpoint container %s: %w", r.Meta.ID, err)
 		}
 		log.G(ctx).WithField("took", time.Since(start)).Info("container checkpointed")
@@ -98,7 +108,9 @@ func (s *Service) Checkpoint(ctx context.Context, id, location string, timeout i
 	})
 }
 
-func (s *Service) checkpoint(ctx context.Context, r cri.Running, location string) error {
+// checkpoint dumps the container r, whose containerd record is info and
+// whose root filesystem is mounts, into the archive location.
+func (s *Service) checkpoint(ctx context.Context, r cri.Running, info containers.Container, mounts []mount.Mount, location string) error {
 	if err := os.MkdirAll(s.workRoot(), 0o700); err != nil {
 		return err
 	}
@@ -116,14 +128,6 @@ func (s *Service) checkpoint(ctx context.Context, r cri.Running, location string
 	sp, err := r.Container.Spec(ctx)
 	if err != nil {
 		return fmt.Errorf("spec: %w", err)
-	}
-	info, err := r.Container.Info(ctx)
-	if err != nil {
-		return err
-	}
-	mounts, err := s.opts.Client.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
-	if err != nil {
-		return fmt.Errorf("snapshot mounts: %w", err)
 	}
 	layers, err := OverlayLayers(mounts)
 	if err != nil {
