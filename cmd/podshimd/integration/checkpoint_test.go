@@ -255,6 +255,20 @@ func TestRestoreFromCheckpointArchive(t *testing.T) {
 	if err := json.Unmarshal([]byte(entries[checkpoint.DeletedFilesFile]), &deleted); err != nil || len(deleted) != 1 || deleted[0] != "/etc/group" {
 		t.Errorf("deleted.files = %q (%v), want [/etc/group]", entries[checkpoint.DeletedFilesFile], err)
 	}
+	// checkpointctl shows a containerd-style archive's container, pod and
+	// namespace from these spec.dump annotations.
+	var sp struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal([]byte(entries[checkpoint.SpecDumpFile]), &sp); err != nil {
+		t.Fatalf("spec.dump: %v", err)
+	}
+	for k, want := range map[string]string{"io.kubernetes.cri.container-name": "src",
+		"io.kubernetes.cri.sandbox-name": pod.Metadata.Name, "io.kubernetes.cri.sandbox-namespace": podNamespace} {
+		if sp.Annotations[k] != want {
+			t.Errorf("spec.dump annotation %s = %q, want %q", k, sp.Annotations[k], want)
+		}
+	}
 	diff := archiveEntries(t, strings.NewReader(entries[checkpoint.RootfsDiffFile]))
 	if diff["added.txt"] != "restored-data\n" || diff["newdir/f"] != "deep\n" || !strings.Contains(diff["etc/passwd"], "extra:x:7:7") {
 		t.Errorf("rootfs-diff.tar lacks the container's changes: %q", keys(diff))
