@@ -81,6 +81,12 @@ func (s *Service) Checkpoint(ctx context.Context, id, location string, timeout i
 	case !filepath.IsAbs(location):
 		return fmt.Errorf("%w: location %q is not an absolute path", errdefs.ErrInvalidArgument, location)
 	}
+	if info, err := os.Stat(filepath.Dir(location)); err != nil || !info.IsDir() {
+		return fmt.Errorf("%w: location %q: directory %s does not exist", errdefs.ErrInvalidArgument, location, filepath.Dir(location))
+	}
+	if info, err := os.Stat(location); err == nil && info.IsDir() {
+		return fmt.Errorf("%w: location %q is a directory", errdefs.ErrInvalidArgument, location)
+	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(timeout)*time.Second)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/containers"
+	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/mount"
 	"github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -154,5 +155,26 @@ func TestNewRemovesStaleWorkDirs(t *testing.T) {
 	}
 	if _, err := os.Stat(WorkRoot(root)); !os.IsNotExist(err) {
 		t.Errorf("stale work dirs kept: %v", err)
+	}
+}
+
+// TestCheckpointLocation checks the location checks, made before the
+// container is looked up.
+func TestCheckpointLocation(t *testing.T) {
+	s := &Service{opts: Options{RootDir: t.TempDir()}}
+	dir := t.TempDir()
+	for location, want := range map[string]string{
+		"":                                   "location is required",
+		"cp.tar":                             `location "cp.tar" is not an absolute path`,
+		filepath.Join(dir, "no/such/cp.tar"): "directory " + filepath.Join(dir, "no/such") + " does not exist",
+		dir:                                  "is a directory",
+	} {
+		err := s.Checkpoint(context.Background(), "c1", location, 0)
+		if !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), want) {
+			t.Errorf("location %q: err %v, want InvalidArgument saying %q", location, err, want)
+		}
+	}
+	if err := s.Checkpoint(context.Background(), "", filepath.Join(dir, "cp.tar"), 0); !errdefs.IsInvalidArgument(err) || !strings.Contains(err.Error(), "container_id") {
+		t.Errorf("no container id: %v", err)
 	}
 }
