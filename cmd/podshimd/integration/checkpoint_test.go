@@ -271,7 +271,7 @@ func TestRestoreFromCheckpointArchive(t *testing.T) {
 	}
 	diff := archiveEntries(t, strings.NewReader(entries[checkpoint.RootfsDiffFile]))
 	if diff["added.txt"] != "restored-data\n" || diff["newdir/f"] != "deep\n" || !strings.Contains(diff["etc/passwd"], "extra:x:7:7") {
-		t.Errorf("rootfs-diff.tar lacks the container's changes: %q", keys(diff))
+		t.Errorf("rootfs-diff.tar lacks the container's changes: %q", tarNames(diff))
 	}
 	for _, mp := range []string{"etc/hosts", "etc/hostname", "etc/resolv.conf", "dev/shm/"} {
 		if _, ok := diff[mp]; ok {
@@ -344,7 +344,7 @@ func TestRestoreFromCheckpointArchive(t *testing.T) {
 	}
 }
 
-func keys(m map[string]string) []string {
+func tarNames(m map[string]string) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
