@@ -42,6 +42,9 @@ type Metadata struct {
 	// User is the process user of the spec (ContainerStatus.user); nil for
 	// containers created before podshim recorded it.
 	User *specs.User `json:"user,omitempty"`
+	// RestoreImages is the directory of the CRIU images that Start
+	// restores, for a container created from a checkpoint.
+	RestoreImages string `json:"restoreImages,omitempty"`
 }
 
 // Status is a container's mutable state, persisted in status.json.

@@ -24,7 +24,12 @@ import (
 // Create creates a container in a READY sandbox from a local image. The
 // container does not run until Start. A failed Create leaves nothing
 // behind: name, dirs, snapshot and containerd container are undone.
-func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig) (_ string, retErr error) {
+func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig) (string, error) {
+	return s.create(ctx, sandboxID, cfg, nil)
+}
+
+// create creates a container, restored from a checkpoint when r is set.
+func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig, r *Restore) (_ string, retErr error) {
 	if err := validateConfig(sandboxID, cfg); err != nil {
 		return "", err
 	}
@@ -121,6 +126,12 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		}
 		return nil
 	})
+	if r != nil {
+		c.meta.RestoreImages = restoreImagesDir(rootDir)
+		if err := s.prepareRestore(ctx, c, r); err != nil {
+			return "", err
+		}
+	}
 	if err := c.saveMetadata(); err != nil {
 		return "", err
 	}

@@ -55,7 +55,17 @@ func (s *Service) start(ctx context.Context, c *Container) error {
 	if err != nil {
 		return fmt.Errorf("open io of container %s: %w", c.meta.ID, err)
 	}
-	task, err := c.container.NewTask(ctx, cio.creator())
+	var taskOpts []containerd.NewTaskOpts
+	if c.meta.RestoreImages != "" {
+		if s.opts.RestoreCheck != nil {
+			if err := s.opts.RestoreCheck(ctx); err != nil {
+				cio.close()
+				return fmt.Errorf("restore container %s: %w", c.meta.ID, err)
+			}
+		}
+		taskOpts = append(taskOpts, s.withRestore(c.meta.RestoreImages))
+	}
+	task, err := c.container.NewTask(ctx, cio.creator(), taskOpts...)
 	if err != nil {
 		cio.close()
 		return fmt.Errorf("create task of container %s: %w", c.meta.ID, err)

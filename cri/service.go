@@ -34,6 +34,9 @@ type Options struct {
 	// Logs counts the bytes written to and dropped from container log
 	// files; nil: not counted.
 	Logs logs.Counter
+	// RestoreCheck, when set, is asked before a container created from a
+	// checkpoint is restored (whether CRIU works here).
+	RestoreCheck func(context.Context) error
 }
 
 // Service runs CRI containers.

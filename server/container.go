@@ -2,14 +2,26 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/containerd/containerd/errdefs"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/checkpoint"
 )
 
 // CreateContainer creates a container in a sandbox.
+// An image that is an absolute path names a checkpoint archive to restore.
 func (s *Server) CreateContainer(ctx context.Context, r *runtime.CreateContainerRequest) (*runtime.CreateContainerResponse, error) {
-	id, err := s.opts.Containers.Create(ctx, r.GetPodSandboxId(), r.GetConfig())
+	create := s.opts.Containers.Create
+	if checkpoint.IsArchiveRef(r.GetConfig().GetImage().GetImage()) {
+		if s.opts.Checkpoints == nil {
+			return nil, fmt.Errorf("%w: restore from a checkpoint archive", errdefs.ErrNotImplemented)
+		}
+		create = s.opts.Checkpoints.Restore
+	}
+	id, err := create(ctx, r.GetPodSandboxId(), r.GetConfig())
 	if err != nil {
 		return nil, err
 	}

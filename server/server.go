@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/checkpoint"
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
@@ -29,10 +30,11 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer         // may be nil until streaming is configured
-	Requests     RequestRecorder  // CRI request metrics; nil: off
-	Tracing      *tracing.Tracing // a span per CRI call; nil: off
-	Features     features.Set     // what the stack supports (Status)
+	Streaming    Streamer            // may be nil until streaming is configured
+	Requests     RequestRecorder     // CRI request metrics; nil: off
+	Tracing      *tracing.Tracing    // a span per CRI call; nil: off
+	Features     features.Set        // what the stack supports (Status)
+	Checkpoints  *checkpoint.Service // nil: checkpoint and restore are Unimplemented
 }
 
 // RequestRecorder records CRI requests (metrics.Metrics implements it).

@@ -13,6 +13,7 @@ import (
 	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 
+	"github.com/podshim/podshim/checkpoint"
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/cri/events"
 	"github.com/podshim/podshim/cri/spec"
@@ -119,12 +120,18 @@ func run(ctx context.Context, cfg Config) error {
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases,
 	})
+	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Logs: obs.logs,
+		RestoreCheck: criu.Check,
 	})
 	obs.watch(sandboxes, containers)
+	checkpoints, err := checkpoint.New(checkpoint.Options{Client: client, Containers: containers, RootDir: cfg.Root, CRIU: criu})
+	if err != nil {
+		return err
+	}
 
 	// Subscribe before recovering, so that no exit falls between the two.
 	events.NewMonitor(client, cfg.ContainerdNamespace, sandboxes, containers).Subscribe(ctx)
@@ -149,7 +156,7 @@ func run(ctx context.Context, cfg Config) error {
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
 		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Features: specOpts.Features,
-		Requests: obs.requests, Tracing: obs.tracing,
+		Requests: obs.requests, Tracing: obs.tracing, Checkpoints: checkpoints,
 	})
 	return serve(ctx, cfg, srv)
 }
