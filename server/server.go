@@ -28,6 +28,9 @@ type Options struct {
 	Network      *network.Manager
 	CgroupDriver string
 	Streaming    Streamer // may be nil until streaming is configured
+	// StreamPageBytes bounds the encoded size of one page of a Stream*
+	// call's answer; 0 is listpage.DefaultLimit.
+	StreamPageBytes int
 }
 
 // Server implements runtime.RuntimeServiceServer and
