@@ -12,6 +12,7 @@ import (
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 )
 
@@ -27,7 +28,8 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer // may be nil until streaming is configured
+	Streaming    Streamer              // may be nil until streaming is configured
+	PodResources *podresources.Updater // UpdatePodSandboxResources
 	// StreamPageBytes bounds the encoded size of one page of a Stream*
 	// call's answer; 0 is listpage.DefaultLimit.
 	StreamPageBytes int

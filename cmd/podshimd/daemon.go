@@ -17,8 +17,10 @@ import (
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/cri/events"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/cri/stats"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/server"
 )
@@ -125,10 +127,15 @@ func run(ctx context.Context, cfg Config) error {
 	go streams.Serve(ctx)
 	log.G(ctx).WithField("address", streams.Addr()).Info("streaming server listening")
 
+	cgroups, err := stats.NewReader()
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("cgroups unreadable: pod resizing and pod metrics are off")
+	}
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
 		CgroupDriver: cfg.CgroupDriver, Streaming: streams,
+		PodResources: podresources.New(podresources.Options{Sandboxes: sandboxes, Cgroups: cgroups, CgroupDriver: cfg.CgroupDriver}),
 	})
 	return serve(ctx, cfg, srv)
 }
