@@ -12,6 +12,7 @@ import (
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/podmetrics"
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 )
@@ -30,6 +31,7 @@ type Options struct {
 	CgroupDriver string
 	Streaming    Streamer              // may be nil until streaming is configured
 	PodResources *podresources.Updater // UpdatePodSandboxResources
+	PodMetrics   *podmetrics.Collector // ListPodSandboxMetrics
 	// StreamPageBytes bounds the encoded size of one page of a Stream*
 	// call's answer; 0 is listpage.DefaultLimit.
 	StreamPageBytes int

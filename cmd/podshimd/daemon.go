@@ -20,6 +20,7 @@ import (
 	"github.com/podshim/podshim/cri/stats"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/podmetrics"
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/server"
@@ -136,6 +137,7 @@ func run(ctx context.Context, cfg Config) error {
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
 		CgroupDriver: cfg.CgroupDriver, Streaming: streams,
 		PodResources: podresources.New(podresources.Options{Sandboxes: sandboxes, Cgroups: cgroups, CgroupDriver: cfg.CgroupDriver}),
+		PodMetrics:   podmetrics.New(ctx, podmetrics.Options{Sandboxes: sandboxes, Containers: containers, Cgroups: cgroups}),
 	})
 	return serve(ctx, cfg, srv)
 }
