@@ -38,6 +38,7 @@ type Options struct {
 type Collector struct {
 	ctx        context.Context // bounds background collections
 	opts       Options
+	read       func(context.Context, target, int64) (*runtime.PodSandboxMetrics, []error)
 	last       atomic.Pointer[collection]
 	collecting atomic.Bool
 
@@ -60,7 +61,11 @@ func New(ctx context.Context, o Options) *Collector {
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = 2 * time.Second
 	}
-	return &Collector{ctx: ctx, opts: o, byPod: map[string]*runtime.PodSandboxMetrics{}, reading: map[string]bool{}, failing: map[string]bool{}}
+	c := &Collector{ctx: ctx, opts: o, byPod: map[string]*runtime.PodSandboxMetrics{}, reading: map[string]bool{}, failing: map[string]bool{}}
+	c.read = func(ctx context.Context, t target, ts int64) (*runtime.PodSandboxMetrics, []error) {
+		return readPod(ctx, o.Cgroups, t, ts)
+	}
+	return c
 }
 
 // List returns the last collection's metrics of every ready pod, at once,
@@ -121,7 +126,7 @@ func (c *Collector) readWithTimeout(ctx context.Context, t target, ts int64) *ru
 	c.mu.Unlock()
 	done := make(chan *runtime.PodSandboxMetrics, 1)
 	go func() {
-		m, errs := readPod(ctx, c.opts.Cgroups, t, ts)
+		m, errs := c.read(ctx, t, ts)
 		c.mu.Lock()
 		c.byPod[t.id] = m
 		delete(c.reading, t.id)
