@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/cri/stats"
 	"github.com/podshim/podshim/sandbox"
 )
 
@@ -114,5 +115,20 @@ func TestUpdateRequestErrors(t *testing.T) {
 	sb, _ := sbs.Get(id)
 	if got := sb.Metadata().Config.GetLinux().GetResources().GetCpuShares(); got != 300 {
 		t.Fatalf("recorded cpu_shares %d, want 300", got)
+	}
+}
+
+func TestPodCgroup(t *testing.T) {
+	for _, tc := range []struct{ driver, parent, want string }{
+		{"cgroupfs", "/kubepods/burstable/pod1", "/kubepods/burstable/pod1"},
+		{"", "kubepods/pod1/", "/kubepods/pod1"},
+		{"systemd", "kubepods-burstable-pod1.slice", "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice"},
+		{"systemd", "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice", "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice"},
+		{"cgroupfs", "", ""},
+	} {
+		u := New(Options{Cgroups: &stats.Reader{}, CgroupDriver: tc.driver})
+		if got := u.podCgroup(tc.parent); got != tc.want {
+			t.Errorf("%s %q: pod cgroup %q, want %q", tc.driver, tc.parent, got, tc.want)
+		}
 	}
 }
