@@ -62,7 +62,7 @@ run: deps build $(STACK_DEPS)
 
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
-UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./listpage/ ./podresources/ ./podmetrics/ ./cmd/podshimd/ ./critest/catalog/ ./critest/testimage/ ./bench/
+UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./listpage/ ./podresources/ ./podmetrics/ ./cmd/podshimd/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./metrics/ ./tracing/...
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.
@@ -80,7 +80,7 @@ test: unit
 	$(MAKE) STACK=current test-stack
 
 # test-stack: what runs on each stack.
-test-stack: integration critest kubelet-e2e
+test-stack: integration critest kubelet-e2e-all
 
 # The conformance harness, the kubelet end-to-end tests and the benchmark
 # have their own make files.

@@ -25,6 +25,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	if err := validateConfig(sandboxID, cfg); err != nil {
 		return "", err
 	}
+	start := time.Now()
 	sb, err := s.opts.Sandboxes.Get(sandboxID)
 	if err != nil {
 		return "", err
@@ -118,6 +119,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	s.store.Add(id, c)
 	s.publish(c, runtime.ContainerEventType_CONTAINER_CREATED_EVENT)
 	log.G(ctx).Debug("container created")
+	s.opts.Phases.ObservePhase(PhaseContainerCreate, time.Since(start))
 	return id, nil
 }
 

@@ -47,8 +47,9 @@ func fifoSet(dir string, stdin, tty bool) *cio.FIFOSet {
 }
 
 // openIO opens (creating when needed) the FIFOs in dir and starts copying
-// output to the log file at logPath ("" for none).
-func openIO(ctx context.Context, dir, logPath string, stdin, tty bool) (*containerIO, error) {
+// output to the log file at logPath ("" for none), counting its bytes into
+// counter.
+func openIO(ctx context.Context, dir, logPath string, stdin, tty bool, counter logs.Counter) (*containerIO, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -63,6 +64,7 @@ func openIO(ctx context.Context, dir, logPath string, stdin, tty bool) (*contain
 			dio.Close()
 			return nil, err
 		}
+		ci.log.SetCounter(counter)
 	}
 	ci.stdin = dio.Stdin
 	var wg sync.WaitGroup

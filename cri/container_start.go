@@ -16,6 +16,7 @@ import (
 // log file, then its task is created and started. A failure leaves the
 // container EXITED with reason StartError, as kubelet expects.
 func (s *Service) Start(ctx context.Context, id string) error {
+	start := time.Now()
 	c, err := s.store.Get(id)
 	if err != nil {
 		return err
@@ -43,13 +44,14 @@ func (s *Service) Start(ctx context.Context, id string) error {
 		return err
 	}
 	s.publish(c, runtime.ContainerEventType_CONTAINER_STARTED_EVENT)
+	s.opts.Phases.ObservePhase(PhaseContainerStart, time.Since(start))
 	return nil
 }
 
 func (s *Service) start(ctx context.Context, c *Container) error {
 	cfg := c.meta.Config
 	_, stateDir := s.containerDirs(c.meta.ID)
-	cio, err := openIO(ctx, filepath.Join(stateDir, "io"), c.meta.LogPath, cfg.Stdin, cfg.Tty)
+	cio, err := openIO(ctx, filepath.Join(stateDir, "io"), c.meta.LogPath, cfg.Stdin, cfg.Tty, s.opts.Logs)
 	if err != nil {
 		return fmt.Errorf("open io of container %s: %w", c.meta.ID, err)
 	}

@@ -70,7 +70,7 @@ func (s *Service) load(ctx context.Context, cc containerd.Container) (*Container
 		return c, nil
 	}
 	cfg := meta.Config
-	cio, err := openIO(ctx, filepath.Join(stateDir, "io"), meta.LogPath, cfg.Stdin, cfg.Tty)
+	cio, err := openIO(ctx, filepath.Join(stateDir, "io"), meta.LogPath, cfg.Stdin, cfg.Tty, s.opts.Logs)
 	if err != nil {
 		return nil, fmt.Errorf("reopen io: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/containerd"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/cri/logs"
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/cri/store"
 	"github.com/podshim/podshim/image"
@@ -27,6 +28,12 @@ type Options struct {
 	// RuntimeOptions are the runc shim's options (cgroup driver, runc
 	// root), the same for every container of the node.
 	RuntimeOptions interface{}
+	// Phases records how long CreateContainer and StartContainer took;
+	// nil: not recorded.
+	Phases sandbox.PhaseRecorder
+	// Logs counts the bytes written to and dropped from container log
+	// files; nil: not counted.
+	Logs logs.Counter
 }
 
 // Service runs CRI containers.
@@ -41,6 +48,12 @@ type Service struct {
 // New returns the container service and wires it into the sandbox service.
 // Call Recover before serving.
 func New(o Options) *Service {
+	if o.Phases == nil {
+		o.Phases = noPhases{}
+	}
+	if o.Logs == nil {
+		o.Logs = noLogCounter{}
+	}
 	s := &Service{opts: o, store: store.New[*Container]("container"), names: store.NewNames(), events: NewBroadcaster(), stats: newStatsState()}
 	o.Sandboxes.SetContainers(s)
 	return s

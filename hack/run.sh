@@ -6,15 +6,41 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CONTAINERD_SOCK=${CONTAINERD_SOCK:-/run/containerd/containerd.sock}
+# STACK=debian uses (or starts) the system containerd on its default socket.
+# STACK=current starts the containerd built by stack/build.sh (the Makefile
+# puts it first on PATH) with a config, root, state and socket of its own,
+# so it never takes the system containerd's place.
+STACK=${STACK:-debian}
 PODSHIM_SOCK=${PODSHIM_SOCK:-/run/podshim/podshim.sock}
 CNI_CONF_DIR=${CNI_CONF_DIR:-/etc/cni/net.d}
+containerd_args=()
+if [[ $STACK == current ]]; then
+	CONTAINERD_SOCK=${CONTAINERD_SOCK:-/run/podshim/containerd-current/containerd.sock}
+	dir=$(dirname "$CONTAINERD_SOCK")
+	mkdir -p "$dir"
+	cat >"$dir/config.toml" <<EOF
+version = 2
+root = "/var/lib/podshim/containerd-current"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[ttrpc]
+  address = "$CONTAINERD_SOCK.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "/var/lib/podshim/containerd-current/opt"
+EOF
+	containerd_args=(--config "$dir/config.toml")
+else
+	CONTAINERD_SOCK=${CONTAINERD_SOCK:-/run/containerd/containerd.sock}
+	containerd_args=(--address "$CONTAINERD_SOCK")
+fi
 
 started_containerd=""
 if ! ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1; then
-	echo "starting containerd on $CONTAINERD_SOCK (log: /var/log/podshim-containerd.log)"
+	echo "starting $(containerd --version | awk '{ print $1, $3 }') on $CONTAINERD_SOCK (log: /var/log/podshim-containerd-$STACK.log)"
 	mkdir -p "$(dirname "$CONTAINERD_SOCK")"
-	containerd --address "$CONTAINERD_SOCK" >/var/log/podshim-containerd.log 2>&1 &
+	containerd "${containerd_args[@]}" >"/var/log/podshim-containerd-$STACK.log" 2>&1 &
 	started_containerd=$!
 	for _ in $(seq 100); do ctr --address "$CONTAINERD_SOCK" version >/dev/null 2>&1 && break; sleep 0.1; done
 fi

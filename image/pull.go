@@ -13,7 +13,10 @@ import (
 	"github.com/containerd/containerd/remotes/docker"
 	"github.com/distribution/reference"
 	"github.com/sirupsen/logrus"
+	"go.opentelemetry.io/otel/attribute"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/tracing"
 )
 
 // Pull pulls ref (normalized the docker way) with the registry host config
@@ -29,7 +32,15 @@ import (
 // service keeps layer blobs, Pull instead unpacks each layer here as it
 // streams in from the registry, checking its digest and diff ID on the way
 // (see pullStreaming), which takes a fraction of the time.
-func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig) (Image, error) {
+func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig) (_ Image, retErr error) {
+	start := time.Now()
+	ctx, end := tracing.Start(ctx, "image.pull", attribute.String("image.ref", ref))
+	defer func() {
+		if retErr != nil {
+			s.pulls.PullFailed(pullFailureReason(retErr))
+		}
+		end(retErr)
+	}()
 	named, err := parseRef(ref)
 	if err != nil {
 		return Image{}, err
@@ -40,7 +51,6 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 	}
 	defer s.refLocks.Unlock(name)
 
-	start := time.Now()
 	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: s.registryHosts(ctx, auth)})
 	pull := s.pullStreaming
 	if s.keepBlobs {
@@ -59,6 +69,7 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 		"size":     img.Size,
 		"duration": time.Since(start),
 	}).Info("pulled image")
+	s.pulls.PullDone(img.Size, time.Since(start))
 	return img, nil
 }
 

@@ -61,6 +61,9 @@ type Options struct {
 	// longer has, after RemoveImage or a pull that moved its last tag, so
 	// that what was kept per image (cri/spec.ImageFiles) can go.
 	Removed func(id string)
+	// Pulls records pulls (count, bytes, duration, failures); nil: not
+	// recorded.
+	Pulls PullRecorder
 }
 
 // Image is what the runtime needs of a local image. Treat its slices and
@@ -91,6 +94,7 @@ type Service struct {
 	namesMu     sync.Mutex         // orders changes of containerd names and their index updates
 	chunks      *chunkPool         // download chunks of streaming pulls
 	removed     func(id string)    // Options.Removed
+	pulls       PullRecorder       // Options.Pulls
 	fs          fsCache
 }
 
@@ -122,6 +126,10 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		unpackLocks: kmutex.New(),
 		chunks:      newChunkPool(),
 		removed:     o.Removed,
+		pulls:       o.Pulls,
+	}
+	if s.pulls == nil {
+		s.pulls = noPulls{}
 	}
 	s.fs.mountpoint = snapshotterRoot(ctx, o.Client, o.Snapshotter)
 	if err := s.load(ctx); err != nil {

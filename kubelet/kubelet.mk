@@ -9,13 +9,18 @@
 #                      CRI plugin, which proves the harness itself)
 
 KUBELET_VERSION ?= v1.34.4
+# The kubelet versions `make test` runs the scenarios with, per stack
+# (kubelet-e2e-all): the oldest supported one on both, the newest on the
+# current stack, which catches what newer kubelets ask of the CRI.
+KUBELET_VERSIONS_debian := v1.34.4
+KUBELET_VERSIONS_current := v1.34.4 v1.36.3
 KUBELET_BINARY := $(CURDIR)/kubelet/_bin/$(KUBELET_VERSION)/kubelet
 KUBELET_E2E_RUNTIME ?= podshim
 KUBELET_E2E_PODSHIMD ?= $(CURDIR)/bin/podshimd
 KUBELET_E2E_FLAGS ?= -v
 GO ?= go
 
-.PHONY: kubelet-bin kubelet-e2e
+.PHONY: kubelet-bin kubelet-e2e kubelet-e2e-all
 
 kubelet-bin:
 	KUBELET_VERSION=$(KUBELET_VERSION) kubelet/build.sh >/dev/null
@@ -26,3 +31,10 @@ kubelet-bin:
 kubelet-e2e: kubelet-bin $(STACK_DEPS) $(if $(filter podshim,$(KUBELET_E2E_RUNTIME)),$(KUBELET_E2E_PODSHIMD))
 	RUNTIME=$(KUBELET_E2E_RUNTIME) KUBELET_BIN=$(KUBELET_BINARY) PODSHIMD_BIN=$(KUBELET_E2E_PODSHIMD) \
 		$(GO) test -tags kubelet_e2e -count=1 -timeout 20m $(KUBELET_E2E_FLAGS) ./kubelet/e2e/
+
+# kubelet-e2e-all runs the scenarios with each kubelet version of the stack.
+kubelet-e2e-all:
+	@for v in $(KUBELET_VERSIONS_$(STACK)); do \
+		echo "== kubelet $$v on the $(STACK) stack"; \
+		$(MAKE) --no-print-directory kubelet-e2e KUBELET_VERSION=$$v || exit 1; \
+	done

@@ -15,7 +15,10 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	cnitypes "github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
+	"go.opentelemetry.io/otel/attribute"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/tracing"
 )
 
 // DefaultIfName is the pod's interface name, as Kubernetes expects.
@@ -28,6 +31,7 @@ type Options struct {
 	CacheDir string   // libcni's result cache (volatile state)
 	NetNSDir string   // where pod network namespaces are pinned
 	Timeout  time.Duration
+	Recorder Recorder // counts CNI ADD and DEL and their failures; nil: not counted
 }
 
 // Manager sets pods' networks up and tears them down.
@@ -70,6 +74,9 @@ func New(o Options) *Manager {
 	}
 	if o.NetNSDir == "" {
 		o.NetNSDir = "/var/run/netns"
+	}
+	if o.Recorder == nil {
+		o.Recorder = noRecorder{}
 	}
 	return &Manager{
 		opts: o,
@@ -127,7 +134,12 @@ func firstConfFile(dir string) (string, error) {
 
 // Setup runs CNI ADD for the pod and returns its IPs. When it fails, the
 // caller must still call Teardown: a failed ADD may have allocated an IP.
-func (m *Manager) Setup(ctx context.Context, pod Pod) (Result, error) {
+func (m *Manager) Setup(ctx context.Context, pod Pod) (_ Result, retErr error) {
+	ctx, end := tracing.Start(ctx, "cni.add", attribute.String("pod.sandbox_id", pod.ID))
+	defer func() {
+		m.opts.Recorder.CNIDone(OpAdd, retErr)
+		end(retErr)
+	}()
 	list, err := m.network()
 	if err != nil {
 		return Result{}, err
@@ -144,7 +156,12 @@ func (m *Manager) Setup(ctx context.Context, pod Pod) (Result, error) {
 // Teardown runs CNI DEL for the pod. It uses the config the pod was set up
 // with (libcni's cache) when there is one, so a changed config dir does not
 // strand the pod's IP. It is idempotent.
-func (m *Manager) Teardown(ctx context.Context, pod Pod) error {
+func (m *Manager) Teardown(ctx context.Context, pod Pod) (retErr error) {
+	ctx, end := tracing.Start(ctx, "cni.del", attribute.String("pod.sandbox_id", pod.ID))
+	defer func() {
+		m.opts.Recorder.CNIDone(OpDel, retErr)
+		end(retErr)
+	}()
 	if !NetNSExists(pod.NetNS) {
 		// The CNI spec lets DEL run without a netns: plugins still
 		// release what lives outside it (IPs, NAT rules).

@@ -46,10 +46,12 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	}()
 	undo.Push("release sandbox name", func(context.Context) error { s.names.ReleaseID(id); return nil })
 
+	step := time.Now()
 	img, err := s.opts.Images.EnsureSandboxImage(ctx)
 	if err != nil {
 		return "", fmt.Errorf("sandbox image: %w", err)
 	}
+	s.observeSince(PhaseSandboxImage, step)
 
 	nsOpts := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	hostNetwork := nsOpts.GetNetwork() == runtime.NamespaceMode_NODE
@@ -85,9 +87,11 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		undo.Push("unmount shm", func(context.Context) error { return unmountShm(m.ShmPath) })
 	}
 	if !hostNetwork {
+		step := time.Now()
 		if m.NetNSPath, err = s.opts.Network.NewNetNS(); err != nil {
 			return "", err
 		}
+		s.observeSince(PhaseNetNS, step)
 		undo.Push("remove netns", func(context.Context) error { return network.RemoveNetNS(m.NetNSPath) })
 	}
 	// From here on a crash leaves pieces only the metadata can find (the
@@ -107,7 +111,11 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	} else {
 		undo.Push("CNI teardown", func(ctx context.Context) error { return s.opts.Network.Teardown(ctx, pod) })
 		go func() {
+			step := time.Now()
 			res, err := s.opts.Network.Setup(ctx, pod)
+			if err == nil {
+				s.observeSince(PhaseCNIAdd, step)
+			}
 			ips = res.IPs
 			netDone <- err
 		}()
@@ -143,6 +151,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		return err
 	}
 	labels := map[string]string{LabelKind: KindSandbox}
+	step := time.Now()
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img),
@@ -172,9 +181,12 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		}
 		return err
 	})
+	s.observeSince(PhasePauseCreate, step)
+	step = time.Now()
 	if err := task.Start(ctx); err != nil {
 		return fmt.Errorf("start pause task: %w", err)
 	}
+	s.observeSince(PhasePauseStart, step)
 	sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_READY, Pid: task.Pid()})
 	return nil
 }

@@ -40,6 +40,7 @@ type Options struct {
 	RuntimeHandlers map[string]string // CRI runtime handler → containerd runtime; "" is the default
 	RuntimeOptions  interface{}       // the runc shim's options, see cri.Options
 	ShmSize         int64             // bytes of a pod's /dev/shm tmpfs
+	Phases          PhaseRecorder     // durations of RunPodSandbox's steps; nil: not recorded
 }
 
 // Service runs pod sandboxes.
@@ -60,6 +61,9 @@ func New(o Options) *Service {
 	}
 	if _, ok := o.RuntimeHandlers["runc"]; !ok {
 		o.RuntimeHandlers["runc"] = DefaultRuntime
+	}
+	if o.Phases == nil {
+		o.Phases = noPhases{}
 	}
 	if o.ShmSize == 0 {
 		o.ShmSize = 64 << 20

@@ -27,6 +27,11 @@ import (
 // Every handler gets the namespace, so any of them may call containerd.
 func (s *Server) unaryInterceptor(ctx context.Context, req interface{}, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp interface{}, err error) {
 	method := path.Base(info.FullMethod)
+	if t := s.opts.Tracing; t != nil {
+		var end func(error)
+		ctx, end = t.StartRequest(ctx, info.FullMethod, isPoll(method))
+		defer func() { end(err) }()
+	}
 	var entry *log.Entry
 	if fromMemory(method) {
 		ctx = namespaces.WithNamespace(ctx, s.opts.Namespace)
@@ -34,6 +39,11 @@ func (s *Server) unaryInterceptor(ctx context.Context, req interface{}, info *gr
 		ctx, entry = s.requestContext(ctx, method)
 	}
 	start := time.Now()
+	if r := s.opts.Requests; r != nil {
+		r.RequestStarted(method)
+		// Deferred first, so it runs last: it sees a panic's Internal.
+		defer func() { r.RequestDone(method, status.Code(err), time.Since(start)) }()
+	}
 	defer func() {
 		p := recover()
 		if p == nil && err == nil && isPoll(method) && !log.G(ctx).Logger.IsLevelEnabled(log.TraceLevel) {

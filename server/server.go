@@ -5,8 +5,11 @@
 package server
 
 import (
+	"time"
+
 	"github.com/containerd/containerd"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri"
@@ -15,6 +18,7 @@ import (
 	"github.com/podshim/podshim/podmetrics"
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/tracing"
 )
 
 // Version is podshim's version, reported by the Version call.
@@ -30,11 +34,22 @@ type Options struct {
 	Network      *network.Manager
 	CgroupDriver string
 	Streaming    Streamer              // may be nil until streaming is configured
+	Requests     RequestRecorder       // CRI request metrics; nil: off
+	Tracing      *tracing.Tracing      // a span per CRI call; nil: off
 	PodResources *podresources.Updater // UpdatePodSandboxResources
 	PodMetrics   *podmetrics.Collector // ListPodSandboxMetrics
 	// StreamPageBytes bounds the encoded size of one page of a Stream*
 	// call's answer; 0 is listpage.DefaultLimit.
 	StreamPageBytes int
+}
+
+// RequestRecorder records CRI requests (metrics.Metrics implements it).
+// method is the bare method name ("RunPodSandbox"); RequestDone follows
+// every RequestStarted. Both are called on every request, polls too: they
+// must be cheap and must not block.
+type RequestRecorder interface {
+	RequestStarted(method string)
+	RequestDone(method string, code codes.Code, d time.Duration)
 }
 
 // Server implements runtime.RuntimeServiceServer and

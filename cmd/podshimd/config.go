@@ -58,8 +58,20 @@ type Config struct {
 	// DebugAddress, when set, serves net/http/pprof (and nothing else):
 	// a loopback TCP address ("127.0.0.1:6060", "[::1]:6060",
 	// "localhost:6060") or a unix socket ("unix:///path" or "/path", mode
-	// 0600). Empty: off. See parseDebugAddress.
+	// 0600). Empty: off. See parseLocalAddress.
 	DebugAddress string `toml:"debug_address"`
+	// MetricsAddress, when set, serves Prometheus metrics on /metrics, on
+	// a loopback address or a unix socket exactly like DebugAddress.
+	// Empty: off.
+	MetricsAddress string `toml:"metrics_address"`
+	// OTLPEndpoint, when set, sends OpenTelemetry traces to this OTLP gRPC
+	// collector: "host:port" (TLS), "https://host:port" or
+	// "http://host:port" (plaintext). Empty: tracing is off.
+	OTLPEndpoint string `toml:"otlp_endpoint"`
+	// TracingSamplingRatio is the share (0 to 1) of the traces podshim
+	// starts that are recorded (default 1); a call carrying kubelet's
+	// trace context follows kubelet's decision.
+	TracingSamplingRatio float64 `toml:"tracing_sampling_ratio"`
 }
 
 // DefaultConfigPath is read when --config is not given; it may be absent.
@@ -68,7 +80,7 @@ const DefaultConfigPath = "/etc/podshim/config.toml"
 // DefaultConfig returns the configuration used where neither file nor flag
 // says otherwise.
 func DefaultConfig() Config {
-	return Config{
+	c := Config{
 		Listen:              "unix:///run/podshim/podshim.sock",
 		ContainerdAddress:   "/run/containerd/containerd.sock",
 		ContainerdNamespace: "podshim",
@@ -84,6 +96,8 @@ func DefaultConfig() Config {
 		LogLevel:            "info",
 		LogFormat:           "text",
 	}
+	c.TracingSamplingRatio = 1
+	return c
 }
 
 // loadConfig builds the configuration from defaults, the config file and
@@ -111,6 +125,9 @@ func loadConfig(args []string) (Config, error) {
 	fs.StringVar(&f.LogLevel, "log-level", def.LogLevel, "log level")
 	fs.StringVar(&f.LogFormat, "log-format", def.LogFormat, "text or json")
 	fs.StringVar(&f.DebugAddress, "debug-address", def.DebugAddress, "serve net/http/pprof on this loopback host:port or unix socket (default: off)")
+	fs.StringVar(&f.OTLPEndpoint, "otlp-endpoint", def.OTLPEndpoint, "send traces to this OTLP gRPC collector: host:port (TLS), https:// or http:// URL (default: off)")
+	fs.Float64Var(&f.TracingSamplingRatio, "tracing-sampling-ratio", def.TracingSamplingRatio, "share of podshim's own traces recorded, 0 to 1 (kubelet's trace context decides for its calls)")
+	fs.StringVar(&f.MetricsAddress, "metrics-address", def.MetricsAddress, "serve Prometheus metrics on /metrics at this loopback host:port or unix socket (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -148,7 +165,10 @@ func loadConfig(args []string) (Config, error) {
 		"log-level":            func() { cfg.LogLevel = f.LogLevel },
 		"log-format":           func() { cfg.LogFormat = f.LogFormat },
 		"debug-address":        func() { cfg.DebugAddress = f.DebugAddress },
+		"metrics-address":      func() { cfg.MetricsAddress = f.MetricsAddress },
+		"otlp-endpoint":        func() { cfg.OTLPEndpoint = f.OTLPEndpoint },
 	}
+	override["tracing-sampling-ratio"] = func() { cfg.TracingSamplingRatio = f.TracingSamplingRatio }
 	for name := range set {
 		if apply, ok := override[name]; ok {
 			apply()
@@ -169,9 +189,14 @@ func (c Config) validate() error {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	case c.Root == "" || c.State == "":
 		return fmt.Errorf("root and state must be set")
+	case c.TracingSamplingRatio < 0 || c.TracingSamplingRatio > 1:
+		return fmt.Errorf("tracing_sampling_ratio %v: want 0 to 1", c.TracingSamplingRatio)
 	}
-	if _, _, err := parseDebugAddress(c.DebugAddress); err != nil {
+	if _, _, err := parseLocalAddress(c.DebugAddress); err != nil {
 		return fmt.Errorf("debug_address: %w", err)
+	}
+	if _, _, err := parseLocalAddress(c.MetricsAddress); err != nil {
+		return fmt.Errorf("metrics_address: %w", err)
 	}
 	return nil
 }

@@ -35,12 +35,17 @@ func run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer debug.Stop()
+	obs, err := startObservability(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer obs.Stop()
 	for _, d := range []string{cfg.Root, cfg.State} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	client, err := connectContainerd(ctx, cfg)
+	client, err := connectContainerd(ctx, cfg, obs.containerdOptions()...)
 	if err != nil {
 		return err
 	}
@@ -56,6 +61,7 @@ func run(ctx context.Context, cfg Config) error {
 		BinDirs:  cfg.CNIBinDirs,
 		CacheDir: filepath.Join(cfg.State, "cni-cache"),
 		NetNSDir: cfg.NetNSDir,
+		Recorder: obs.cni,
 	})
 	if err := netMgr.Status(); err != nil {
 		log.G(ctx).WithError(err).Warn("pod network not ready yet; Status reports NetworkReady=false until a CNI config appears")
@@ -75,6 +81,7 @@ func run(ctx context.Context, cfg Config) error {
 		RegistryConfigDir: cfg.RegistryConfigDir,
 		SandboxImage:      sandboxImage,
 		PauseBinary:       pauseBinary,
+		Pulls:             obs.pulls,
 		Removed: func(id string) {
 			if err := specOpts.ImageFiles.Forget(id); err != nil {
 				log.G(ctx).WithError(err).Warn("forget image files")
@@ -102,13 +109,14 @@ func run(ctx context.Context, cfg Config) error {
 	sandboxes := sandbox.New(sandbox.Options{
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, RuntimeOptions: runcOpts,
+		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases,
 	})
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, RuntimeOptions: runcOpts,
+		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Logs: obs.logs,
 	})
+	obs.watch(sandboxes, containers)
 
 	// Subscribe before recovering, so that no exit falls between the two.
 	events.NewMonitor(client, cfg.ContainerdNamespace, sandboxes, containers).Subscribe(ctx)
@@ -120,6 +128,7 @@ func run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log.G(ctx).WithField("duration", time.Since(start)).Info("state recovered")
+	obs.recovered(len(sandboxes.List()), total(containers.CountByState()), time.Since(start))
 
 	streams, err := server.NewStreamServer(cfg.StreamAddress, containers.Streaming())
 	if err != nil {
@@ -135,16 +144,16 @@ func run(ctx context.Context, cfg Config) error {
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
-		CgroupDriver: cfg.CgroupDriver, Streaming: streams,
+		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Requests: obs.requests, Tracing: obs.tracing,
 		PodResources: podresources.New(podresources.Options{Sandboxes: sandboxes, Cgroups: cgroups, CgroupDriver: cfg.CgroupDriver}),
 		PodMetrics:   podmetrics.New(ctx, podmetrics.Options{Sandboxes: sandboxes, Containers: containers, Cgroups: cgroups}),
 	})
 	return serve(ctx, cfg, srv)
 }
 
-func connectContainerd(ctx context.Context, cfg Config) (*containerd.Client, error) {
-	client, err := containerd.New(cfg.ContainerdAddress,
-		containerd.WithDefaultNamespace(cfg.ContainerdNamespace), containerd.WithTimeout(10*time.Second))
+func connectContainerd(ctx context.Context, cfg Config, extra ...containerd.ClientOpt) (*containerd.Client, error) {
+	opts := append([]containerd.ClientOpt{containerd.WithDefaultNamespace(cfg.ContainerdNamespace), containerd.WithTimeout(10 * time.Second)}, extra...)
+	client, err := containerd.New(cfg.ContainerdAddress, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w (is containerd running?)", cfg.ContainerdAddress, err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func TestParseDebugAddress(t *testing.T) {
+func TestParseLocalAddress(t *testing.T) {
 	for _, tc := range []struct {
 		in, network, address string
 	}{
@@ -23,9 +23,9 @@ func TestParseDebugAddress(t *testing.T) {
 		{"unix:///run/podshim/debug.sock", "unix", "/run/podshim/debug.sock"},
 		{"/run/podshim//debug.sock", "unix", "/run/podshim/debug.sock"},
 	} {
-		network, address, err := parseDebugAddress(tc.in)
+		network, address, err := parseLocalAddress(tc.in)
 		if err != nil || network != tc.network || address != tc.address {
-			t.Errorf("parseDebugAddress(%q) = %q, %q, %v; want %q, %q", tc.in, network, address, err, tc.network, tc.address)
+			t.Errorf("parseLocalAddress(%q) = %q, %q, %v; want %q, %q", tc.in, network, address, err, tc.network, tc.address)
 		}
 	}
 	for _, tc := range []struct{ in, want string }{
@@ -41,9 +41,9 @@ func TestParseDebugAddress(t *testing.T) {
 		{"tcp://127.0.0.1:6060", "want a loopback host:port"},
 		{"unix://debug.sock", "absolute path"},
 	} {
-		_, _, err := parseDebugAddress(tc.in)
+		_, _, err := parseLocalAddress(tc.in)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("parseDebugAddress(%q) err = %v, want it to mention %q", tc.in, err, tc.want)
+			t.Errorf("parseLocalAddress(%q) err = %v, want it to mention %q", tc.in, err, tc.want)
 		}
 	}
 }

@@ -30,12 +30,26 @@ const DefaultMaxLineSize = 16 * 1024
 // interleave inside a record. Reopen swaps the file (kubelet rotates logs
 // by renaming the file and calling ReopenContainerLog).
 type File struct {
-	mu   sync.Mutex
-	path string
-	f    *os.File
-	buf  []byte
-	now  func() time.Time
+	mu      sync.Mutex
+	path    string
+	f       *os.File
+	buf     []byte
+	now     func() time.Time
+	counter Counter
 }
+
+// Counter counts the bytes of log records written and dropped (records
+// that could not be written: the file is closed or the write failed).
+// metrics.Metrics implements it; it must not block.
+type Counter interface {
+	LogWritten(n int)
+	LogDropped(n int)
+}
+
+type noCounter struct{}
+
+func (noCounter) LogWritten(int) {}
+func (noCounter) LogDropped(int) {}
 
 // Open opens (creating it and its directory if needed) the log file at path
 // for appending.
@@ -44,7 +58,7 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{path: path, f: f, now: time.Now}, nil
+	return &File{path: path, f: f, now: time.Now, counter: noCounter{}}, nil
 }
 
 func openAppend(path string) (*os.File, error) {
@@ -56,6 +70,17 @@ func openAppend(path string) (*os.File, error) {
 		return nil, fmt.Errorf("open log file: %w", err)
 	}
 	return f, nil
+}
+
+// SetCounter makes the file count the bytes it writes and drops into c
+// (nil: not counted). Call it before the first write.
+func (l *File) SetCounter(c Counter) {
+	if c == nil {
+		c = noCounter{}
+	}
+	l.mu.Lock()
+	l.counter = c
+	l.mu.Unlock()
 }
 
 // Path is the file's path.
@@ -96,6 +121,7 @@ func (l *File) WriteRecord(stream string, partial bool, content []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
+		l.counter.LogDropped(len(content))
 		return nil
 	}
 	tag := " F "
@@ -110,6 +136,10 @@ func (l *File) WriteRecord(stream string, partial bool, content []byte) error {
 	b = append(b, content...)
 	b = append(b, '\n')
 	l.buf = b
-	_, err := l.f.Write(b)
+	n, err := l.f.Write(b)
+	l.counter.LogWritten(n)
+	if n < len(b) {
+		l.counter.LogDropped(len(b) - n)
+	}
 	return err
 }

@@ -166,3 +166,33 @@ func TestSplitAcrossReads(t *testing.T) {
 		t.Fatalf("log =\n%s\nwant\n%s", data, want)
 	}
 }
+
+type countingCounter struct{ written, dropped int }
+
+func (c *countingCounter) LogWritten(n int) { c.written += n }
+func (c *countingCounter) LogDropped(n int) { c.dropped += n }
+
+// TestCounter: written bytes are the file's growth; what arrives after
+// Close is counted as dropped.
+func TestCounter(t *testing.T) {
+	f, _ := Open(filepath.Join(t.TempDir(), "0.log"))
+	c := &countingCounter{}
+	f.SetCounter(c)
+	if err := Copy(f, Stdout, strings.NewReader("one\ntwo\n"), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(f.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.written != int(fi.Size()) || c.written == 0 || c.dropped != 0 {
+		t.Errorf("written %d, dropped %d; file has %d bytes", c.written, c.dropped, fi.Size())
+	}
+	f.Close()
+	if err := Copy(f, Stdout, strings.NewReader("lost\n"), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.dropped != len("lost") || c.written != int(fi.Size()) {
+		t.Errorf("after Close: written %d, dropped %d; want dropped 4", c.written, c.dropped)
+	}
+}

@@ -21,7 +21,8 @@ import (
 	"github.com/podshim/podshim/critest/testenv"
 )
 
-// kubeletVersion is the kubelet the harness runs (kubelet/build.sh builds it).
+// kubeletVersion is the kubelet the harness runs when KUBELET_BIN does not
+// name one (kubelet/build.sh builds it).
 const kubeletVersion = "v1.34.4"
 
 // baseDir holds everything the harness creates.
@@ -374,7 +375,17 @@ func (h *harness) printTimings(setup, teardown, total time.Duration) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Printf("\nkubelet e2e timings (runtime %s, kubelet %s):\n", h.runtime, kubeletVersion)
+	version := "unknown"
+	if out, err := exec.Command(h.kubeletBin(), "--version").Output(); err == nil {
+		version = strings.TrimSpace(strings.TrimPrefix(string(out), "Kubernetes "))
+	}
+	containerdVersion := "unknown"
+	if out, err := exec.Command("containerd", "--version").Output(); err == nil {
+		if f := strings.Fields(string(out)); len(f) >= 3 {
+			containerdVersion = f[2]
+		}
+	}
+	fmt.Printf("\nkubelet e2e timings (runtime %s, kubelet %s, containerd %s):\n", h.runtime, version, containerdVersion)
 	fmt.Printf("  %-40s %8.1fs\n", "setup", setup.Seconds())
 	for _, n := range names {
 		fmt.Printf("  %-40s %8.1fs\n", n, h.timings[n].Seconds())
