@@ -73,7 +73,8 @@ run: deps build $(STACK_DEPS)
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
 UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./features/ ./userns/ ./metrics/ ./tracing/... \
-	./instance/ ./selfcheck/ ./checkpoint/ ./critest/catalog/ ./critest/testimage/ ./bench/
+	./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/ \
+	./critest/catalog/ ./critest/testimage/ ./bench/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.

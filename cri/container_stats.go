@@ -285,6 +285,9 @@ func (s *Service) podStats(ctx context.Context, sb *sandbox.Sandbox) *runtime.Po
 
 // podProcessCount counts the processes of the pause and the containers.
 func (s *Service) podProcessCount(ctx context.Context, sb *sandbox.Sandbox) (uint64, error) {
+	if s.stats.reader == nil {
+		return 0, fmt.Errorf("cgroup stats unavailable")
+	}
 	sample, err := s.stats.reader.Read(sb.Metadata().CgroupsPath)
 	if err != nil {
 		return 0, err

@@ -33,12 +33,28 @@ type pollFixture struct {
 // pod and container carries the labels and annotations kubelet sets.
 func newPollFixture(tb testing.TB, pods, ctrsPerPod int) *pollFixture {
 	tb.Helper()
+	return newFixture(tb, pods, ctrsPerPod, fixtureOptions{})
+}
+
+// fixtureOptions change a fixture's pods, containers and server options.
+type fixtureOptions struct {
+	pod       func(*runtime.PodSandboxConfig)
+	container func(*runtime.ContainerConfig)
+	server    func(*Options)
+}
+
+// newFixture is newPollFixture with options.
+func newFixture(tb testing.TB, pods, ctrsPerPod int, o fixtureOptions) *pollFixture {
+	tb.Helper()
 	f := &pollFixture{sandboxes: sandbox.New(sandbox.Options{})}
 	f.containers = cri.New(cri.Options{Sandboxes: f.sandboxes})
 	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano()
 	for p := 0; p < pods; p++ {
 		sbID := fakeID("sb", p)
 		cfg := kubeletPodConfig(p)
+		if o.pod != nil {
+			o.pod(cfg)
+		}
 		f.sandboxes.AddForTest(sandbox.Metadata{
 			ID: sbID, Name: fmt.Sprintf("%s_%s_%s_0", cfg.Metadata.Name, cfg.Metadata.Namespace, cfg.Metadata.Uid),
 			Config: cfg, Runtime: sandbox.DefaultRuntime,
@@ -49,6 +65,9 @@ func newPollFixture(tb testing.TB, pods, ctrsPerPod int) *pollFixture {
 		for c := 0; c < ctrsPerPod; c++ {
 			id := fakeID("ct", p*ctrsPerPod+c)
 			ccfg := kubeletContainerConfig(cfg, c)
+			if o.container != nil {
+				o.container(ccfg)
+			}
 			f.containers.AddForTest(cri.Metadata{
 				ID: id, Name: ccfg.Metadata.Name + "_" + cfg.Metadata.Name, SandboxID: sbID, Config: ccfg,
 				ImageID:   "sha256:" + fakeID("img", c),
@@ -60,7 +79,11 @@ func newPollFixture(tb testing.TB, pods, ctrsPerPod int) *pollFixture {
 			f.ctrIDs = append(f.ctrIDs, id)
 		}
 	}
-	f.srv = New(Options{Namespace: "podshim", Sandboxes: f.sandboxes, Containers: f.containers})
+	opts := Options{Namespace: "podshim", Sandboxes: f.sandboxes, Containers: f.containers}
+	if o.server != nil {
+		o.server(&opts)
+	}
+	f.srv = New(opts)
 
 	sock := filepath.Join(tb.TempDir(), "podshim.sock")
 	l, err := net.Listen("unix", sock)

@@ -37,21 +37,11 @@ func (s *Server) ImageStatus(ctx context.Context, r *runtime.ImageStatusRequest)
 
 // ListImages lists local images, filtered by image reference.
 func (s *Server) ListImages(ctx context.Context, r *runtime.ListImagesRequest) (*runtime.ListImagesResponse, error) {
-	if ref := r.GetFilter().GetImage().GetImage(); ref != "" {
-		img, err := s.opts.Images.Get(ctx, ref)
-		if errdefs.IsNotFound(err) {
-			return &runtime.ListImagesResponse{}, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &runtime.ListImagesResponse{Images: []*runtime.Image{image.ToCRI(img)}}, nil
+	images, err := s.opts.Images.ListCRI(ctx, r.GetFilter())
+	if err != nil {
+		return nil, err
 	}
-	var out []*runtime.Image
-	for _, img := range s.opts.Images.List(ctx) {
-		out = append(out, image.ToCRI(img))
-	}
-	return &runtime.ListImagesResponse{Images: out}, nil
+	return &runtime.ListImagesResponse{Images: images}, nil
 }
 
 // RemoveImage removes an image by ID, tag or digest; unknown images

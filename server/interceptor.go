@@ -102,7 +102,8 @@ func requestEntry(ctx context.Context, method string) *log.Entry {
 func isPoll(method string) bool {
 	switch method {
 	case "ListPodSandbox", "ListContainers", "PodSandboxStatus", "ContainerStatus", "Status", "Version",
-		"ListContainerStats", "ListPodSandboxStats", "ImageStatus", "ListImages", "ImageFsInfo":
+		"ListContainerStats", "ListPodSandboxStats", "ImageStatus", "ListImages", "ImageFsInfo",
+		"ListPodSandboxMetrics", "ListMetricDescriptors":
 		return true
 	}
 	return false

@@ -17,6 +17,8 @@ import (
 	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/podmetrics"
+	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/tracing"
 )
@@ -30,11 +32,16 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer            // may be nil until streaming is configured
-	Requests     RequestRecorder     // CRI request metrics; nil: off
-	Tracing      *tracing.Tracing    // a span per CRI call; nil: off
-	Features     features.Set        // what the stack supports (Status)
-	Checkpoints  *checkpoint.Service // nil: checkpoint and restore are Unimplemented
+	Streaming    Streamer              // may be nil until streaming is configured
+	Requests     RequestRecorder       // CRI request metrics; nil: off
+	Tracing      *tracing.Tracing      // a span per CRI call; nil: off
+	Features     features.Set          // what the stack supports (Status)
+	Checkpoints  *checkpoint.Service   // nil: checkpoint and restore are Unimplemented
+	PodResources *podresources.Updater // UpdatePodSandboxResources
+	PodMetrics   *podmetrics.Collector // ListPodSandboxMetrics
+	// StreamPageBytes bounds the encoded size of one page of a Stream*
+	// call's answer; 0 is listpage.DefaultLimit.
+	StreamPageBytes int
 }
 
 // RequestRecorder records CRI requests (metrics.Metrics implements it).

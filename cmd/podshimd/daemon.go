@@ -17,10 +17,13 @@ import (
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/cri/events"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/cri/stats"
 	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/instance"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/podmetrics"
+	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/server"
 )
@@ -152,11 +155,17 @@ func run(ctx context.Context, cfg Config) error {
 	go streams.Serve(ctx)
 	log.G(ctx).WithField("address", streams.Addr()).Info("streaming server listening")
 
+	cgroups, err := stats.NewReader()
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("cgroups unreadable: pod resizing and pod metrics are off")
+	}
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
 		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Features: specOpts.Features,
 		Requests: obs.requests, Tracing: obs.tracing, Checkpoints: checkpoints,
+		PodResources: podresources.New(podresources.Options{Sandboxes: sandboxes, Cgroups: cgroups, CgroupDriver: cfg.CgroupDriver}),
+		PodMetrics:   podmetrics.New(ctx, podmetrics.Options{Sandboxes: sandboxes, Containers: containers, Cgroups: cgroups}),
 	})
 	return serve(ctx, cfg, srv)
 }

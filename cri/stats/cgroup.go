@@ -167,7 +167,7 @@ func v1Mounts(mountinfo string) (map[string]string, error) {
 		}
 		for _, opt := range strings.Split(post[2], ",") {
 			switch opt {
-			case "cpu", "cpuacct", "memory", "pids", "cpuset", "blkio":
+			case "cpu", "cpuacct", "memory", "pids", "cpuset", "blkio", "hugetlb":
 				if _, seen := mounts[opt]; !seen {
 					mounts[opt] = pre[4]
 				}

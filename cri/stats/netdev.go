@@ -9,9 +9,11 @@ import (
 
 // Interface is one network interface's counters.
 type Interface struct {
-	Name              string
-	RxBytes, RxErrors uint64
-	TxBytes, TxErrors uint64
+	Name                 string
+	RxBytes, RxErrors    uint64
+	TxBytes, TxErrors    uint64
+	RxPackets, RxDropped uint64
+	TxPackets, TxDropped uint64
 }
 
 // NetDev reads the interface counters of the network namespace that pid
@@ -36,7 +38,11 @@ func parseNetDev(data string) []Interface {
 			continue
 		}
 		n := func(i int) uint64 { v, _ := strconv.ParseUint(f[i], 10, 64); return v }
-		out = append(out, Interface{Name: strings.TrimSpace(name), RxBytes: n(0), RxErrors: n(2), TxBytes: n(8), TxErrors: n(10)})
+		out = append(out, Interface{
+			Name:    strings.TrimSpace(name),
+			RxBytes: n(0), RxPackets: n(1), RxErrors: n(2), RxDropped: n(3),
+			TxBytes: n(8), TxPackets: n(9), TxErrors: n(10), TxDropped: n(11),
+		})
 	}
 	return out
 }

@@ -26,7 +26,8 @@ func TestParseNetDev(t *testing.T) {
   eth0:    5000      40    1    0    0     0          0         0     3000      30    2    0    0     0       0          0
 `
 	ifs := parseNetDev(data)
-	if len(ifs) != 2 || ifs[1].Name != "eth0" || ifs[1].RxBytes != 5000 || ifs[1].RxErrors != 1 || ifs[1].TxBytes != 3000 || ifs[1].TxErrors != 2 {
+	if len(ifs) != 2 || ifs[1].Name != "eth0" || ifs[1].RxBytes != 5000 || ifs[1].RxErrors != 1 || ifs[1].TxBytes != 3000 || ifs[1].TxErrors != 2 ||
+		ifs[1].RxPackets != 40 || ifs[1].TxPackets != 30 || ifs[1].RxDropped != 0 || ifs[0].RxPackets != 2 {
 		t.Fatalf("parsed %+v", ifs)
 	}
 }
@@ -56,6 +57,32 @@ func TestReadCgroup(t *testing.T) {
 	later, _ := r.Read(rel)
 	if later.CPUUsageNanos < s.CPUUsageNanos || !later.Timestamp.After(s.Timestamp) {
 		t.Fatalf("CPU time went back: %+v then %+v", s, later)
+	}
+}
+
+// TestReadDetail reads the fuller values of a real cgroup.
+func TestReadDetail(t *testing.T) {
+	r, err := NewReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := testCgroup(t, r)
+	var d Detail
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if d, err = r.ReadDetail(rel); err != nil {
+			t.Fatalf("ReadDetail(%q): %v", rel, err)
+		}
+		if d.CPUUsageNanos > 1e6 && d.RSS > 1<<20 && d.CPUUserNanos+d.CPUSystemNanos > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if d.CPUUserNanos+d.CPUSystemNanos == 0 || d.Processes == 0 || d.Threads < d.Processes || d.MaxUsage < d.RSS {
+		t.Fatalf("implausible detail of %s: %+v", rel, d)
+	}
+	if _, err := r.ReadDetail(rel + "-gone"); err == nil {
+		t.Fatal("a missing cgroup read without error")
 	}
 }
 
