@@ -20,11 +20,9 @@ import (
 
 // Create creates a container in a READY sandbox from a local image. The
 // container does not run until Start. A failed Create leaves nothing
-// behind: name, dirs, snapshot and containerd container are undone.
+// behind: name, dirs, snapshot and containerd container are undone. cfg
+// was checked at the front door (validate.Request).
 func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig) (_ string, retErr error) {
-	if err := validateConfig(sandboxID, cfg); err != nil {
-		return "", err
-	}
 	sb, err := s.opts.Sandboxes.Get(sandboxID)
 	if err != nil {
 		return "", err
@@ -119,22 +117,6 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	s.publish(c, runtime.ContainerEventType_CONTAINER_CREATED_EVENT)
 	log.G(ctx).Debug("container created")
 	return id, nil
-}
-
-func validateConfig(sandboxID string, cfg *runtime.ContainerConfig) error {
-	switch {
-	case sandboxID == "":
-		return fmt.Errorf("%w: pod_sandbox_id is required", errdefs.ErrInvalidArgument)
-	case cfg == nil:
-		return fmt.Errorf("%w: config is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata == nil:
-		return fmt.Errorf("%w: config.metadata is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata.Name == "":
-		return fmt.Errorf("%w: config.metadata.name is required", errdefs.ErrInvalidArgument)
-	case cfg.Image == nil || cfg.Image.Image == "":
-		return fmt.Errorf("%w: config.image.image is required", errdefs.ErrInvalidArgument)
-	}
-	return nil
 }
 
 // logPath is where the container's CRI log goes: the pod's log directory

@@ -13,6 +13,7 @@ import (
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/validate"
 )
 
 // Version is podshim's version, reported by the Version call.
@@ -28,6 +29,9 @@ type Options struct {
 	Network      *network.Manager
 	CgroupDriver string
 	Streaming    Streamer // may be nil until streaming is configured
+	// Node is the machine's limits requests are checked against
+	// (validate.ReadNode); the zero Node checks syntax and fixed ranges.
+	Node validate.Node
 }
 
 // Server implements runtime.RuntimeServiceServer and

@@ -21,6 +21,7 @@ import (
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/server"
+	"github.com/podshim/podshim/validate"
 )
 
 // run starts podshim and serves until ctx ends. Pods keep running when the
@@ -128,7 +129,7 @@ func run(ctx context.Context, cfg Config) error {
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
-		CgroupDriver: cfg.CgroupDriver, Streaming: streams,
+		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Node: validate.ReadNode(),
 	})
 	return serve(ctx, cfg, srv)
 }
