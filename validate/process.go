@@ -29,8 +29,9 @@ const (
 	// MaxTimeoutSeconds bounds timeouts given in seconds (a time.Duration
 	// holds about 292 years).
 	MaxTimeoutSeconds = math.MaxInt64 / int64(1e9)
-	// maxID is the largest user or group ID (2^32-2; -1 means "none").
-	maxID = 1<<32 - 2
+	// maxID is the largest user or group ID Kubernetes accepts
+	// (2^31-1).
+	maxID = math.MaxInt32
 )
 
 // Command checks a command line: the arguments fit the kernel's limits
