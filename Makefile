@@ -68,15 +68,20 @@ UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./validate/ ./internal/... ./cmd/
 # they share the host's cgroups, iptables and CNI state dir.
 INTEGRATION_PKGS := ./network/ ./image/ ./cri/spec/ ./cmd/podshimd/integration/
 
+# The unit tests run with the race detector.
 unit:
-	$(GO) test -short -count=1 $(UNIT_PKGS)
+	$(GO) test -race -short -count=1 $(UNIT_PKGS)
 
+# RACE=1 builds the podshimd the integration suite runs with -race; the
+# suite fails when it reports a data race.
+RACE ?= 0
 integration: deps build $(STACK_DEPS)
-	$(GO) test -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
+	PODSHIM_RACE=$(RACE) $(GO) test -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
-# test runs everything on Debian's stack, then on the current one.
+# test runs everything on Debian's stack (its integration suite against a
+# -race podshimd), then on the current one.
 test: unit
-	$(MAKE) STACK=debian test-stack
+	$(MAKE) STACK=debian RACE=1 test-stack
 	$(MAKE) STACK=current test-stack
 
 # test-stack: what runs on each stack.
