@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -281,7 +282,13 @@ func TestFuzzCRI(t *testing.T) {
 	}
 	table := codeTable(counts)
 	t.Logf("%d fuzzed requests (seed %d) in %s; codes per RPC:\n%s", total, seed, elapsed.Round(time.Millisecond), table)
-	fmt.Fprintf(os.Stderr, "fuzzer: %d requests (seed %d) in %s; codes per RPC:\n%s", total, seed, elapsed.Round(time.Millisecond), table)
+	report := fmt.Sprintf("fuzzer: %d requests (seed %d, stack %s) in %s; codes per RPC:\n%s", total, seed, os.Getenv("STACK"), elapsed.Round(time.Millisecond), table)
+	fmt.Fprint(os.Stderr, report)
+	// go test shows a passing package's output only with -v: the table
+	// is kept in a file too.
+	if err := os.WriteFile(filepath.Join(os.TempDir(), "podshim-fuzz-codes.txt"), []byte(report), 0o644); err == nil {
+		fmt.Fprintf(os.Stderr, "fuzzer: table written to %s\n", filepath.Join(os.TempDir(), "podshim-fuzz-codes.txt"))
+	}
 	if len(bad) > 0 {
 		t.Errorf("%d requests got Unknown or Internal:\n  %s", len(bad), strings.Join(bad[:min(len(bad), 30)], "\n  "))
 	}
