@@ -72,23 +72,28 @@ run: deps build $(STACK_DEPS)
 
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
-UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./features/ ./userns/ ./metrics/ ./tracing/... \
-	./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/ \
+UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./validate/ ./internal/... ./features/ ./userns/ \
+	./metrics/ ./tracing/... ./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/ \
 	./critest/catalog/ ./critest/testimage/ ./bench/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.
 INTEGRATION_PKGS := ./network/ ./image/ ./cri/spec/ ./cmd/podshimd/integration/ ./selfcheck/ ./deploy/
 
+# The unit tests run with the race detector.
 unit:
-	$(GO) test -short -count=1 $(UNIT_PKGS)
+	$(GO) test -race -short -count=1 $(UNIT_PKGS)
 
+# RACE=1 builds the podshimd the integration suite runs with -race; the
+# suite fails when it reports a data race.
+RACE ?= 0
 integration: deps build $(STACK_DEPS)
-	$(GO) test -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
+	PODSHIM_RACE=$(RACE) $(GO) test -count=1 -p 1 -timeout 25m $(INTEGRATION_PKGS)
 
-# test runs everything on Debian's stack, then on the current one.
+# test runs everything on Debian's stack (its integration suite against a
+# -race podshimd), then on the current one.
 test: unit
-	$(MAKE) STACK=debian test-stack
+	$(MAKE) STACK=debian RACE=1 test-stack
 	$(MAKE) STACK=current test-stack
 
 # test-stack: what runs on each stack.

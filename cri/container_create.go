@@ -23,16 +23,14 @@ import (
 
 // Create creates a container in a READY sandbox from a local image. The
 // container does not run until Start. A failed Create leaves nothing
-// behind: name, dirs, snapshot and containerd container are undone.
+// behind: name, dirs, snapshot and containerd container are undone. cfg
+// was checked at the front door (validate.Request).
 func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig) (string, error) {
 	return s.create(ctx, sandboxID, cfg, nil)
 }
 
 // create creates a container, restored from a checkpoint when r is set.
 func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.ContainerConfig, r *Restore) (_ string, retErr error) {
-	if err := validateConfig(sandboxID, cfg); err != nil {
-		return "", err
-	}
 	start := time.Now()
 	sb, err := s.opts.Sandboxes.Get(sandboxID)
 	if err != nil {
@@ -143,22 +141,6 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	log.G(ctx).Debug("container created")
 	s.opts.Phases.ObservePhase(PhaseContainerCreate, time.Since(start))
 	return id, nil
-}
-
-func validateConfig(sandboxID string, cfg *runtime.ContainerConfig) error {
-	switch {
-	case sandboxID == "":
-		return fmt.Errorf("%w: pod_sandbox_id is required", errdefs.ErrInvalidArgument)
-	case cfg == nil:
-		return fmt.Errorf("%w: config is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata == nil:
-		return fmt.Errorf("%w: config.metadata is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata.Name == "":
-		return fmt.Errorf("%w: config.metadata.name is required", errdefs.ErrInvalidArgument)
-	case cfg.Image == nil || cfg.Image.Image == "":
-		return fmt.Errorf("%w: config.image.image is required", errdefs.ErrInvalidArgument)
-	}
-	return nil
 }
 
 // logPath is where the container's CRI log goes: the pod's log directory

@@ -25,11 +25,9 @@ import (
 // Run creates and starts a pod sandbox and returns its ID. Every step that
 // allocates something pushes its undo; if a later step fails they all run,
 // so a failed Run leaves nothing behind. The network set-up runs while the
-// pause container is created and started.
+// pause container is created and started. cfg was checked at the front door
+// (validate.Request).
 func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handler string) (_ string, retErr error) {
-	if err := validateConfig(cfg); err != nil {
-		return "", err
-	}
 	runtimeName, ok := s.opts.RuntimeHandlers[handler]
 	if !ok {
 		return "", fmt.Errorf("%w: runtime_handler %q is not configured", errdefs.ErrInvalidArgument, handler)
@@ -249,21 +247,4 @@ func podCgroupsPath(ctx context.Context, cfg *runtime.PodSandboxConfig, id, driv
 	}
 	ns, _ := namespaces.Namespace(ctx)
 	return path.Join("/", ns, id)
-}
-
-// validateConfig checks the fields RunPodSandbox cannot do without.
-func validateConfig(cfg *runtime.PodSandboxConfig) error {
-	switch {
-	case cfg == nil:
-		return fmt.Errorf("%w: config is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata == nil:
-		return fmt.Errorf("%w: config.metadata is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata.Name == "":
-		return fmt.Errorf("%w: config.metadata.name is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata.Namespace == "":
-		return fmt.Errorf("%w: config.metadata.namespace is required", errdefs.ErrInvalidArgument)
-	case cfg.Metadata.Uid == "":
-		return fmt.Errorf("%w: config.metadata.uid is required", errdefs.ErrInvalidArgument)
-	}
-	return nil
 }

@@ -14,10 +14,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/podshim/podshim/validate"
 )
 
 // unaryInterceptor gives every request its containerd namespace, a request
-// ID and a logger carrying both, logs the call with its duration, turns a
+// ID and a logger carrying both, checks the request (validate.Request:
+// bad input is InvalidArgument before any handler runs), logs the call
+// with its duration, turns a
 // panic into an Internal error (the daemon keeps serving) and maps errors
 // to gRPC codes.
 //
@@ -63,6 +67,9 @@ func (s *Server) unaryInterceptor(ctx context.Context, req interface{}, info *gr
 			entry.WithField("duration", d).Debug("request done")
 		}
 	}()
+	if err = validate.Request(req, s.opts.Node); err != nil {
+		return nil, toGRPC(err)
+	}
 	resp, err = handler(ctx, req)
 	if err != nil {
 		return nil, toGRPC(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/tracing"
+	"github.com/podshim/podshim/validate"
 )
 
 // Options are the services the server fronts.
@@ -42,6 +43,9 @@ type Options struct {
 	// StreamPageBytes bounds the encoded size of one page of a Stream*
 	// call's answer; 0 is listpage.DefaultLimit.
 	StreamPageBytes int
+	// Node is the machine's limits requests are checked against
+	// (validate.ReadNode); the zero Node checks syntax and fixed ranges.
+	Node validate.Node
 }
 
 // RequestRecorder records CRI requests (metrics.Metrics implements it).

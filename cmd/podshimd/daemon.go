@@ -26,6 +26,7 @@ import (
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/server"
+	"github.com/podshim/podshim/validate"
 )
 
 // run starts podshim and serves until ctx ends. Pods keep running when the
@@ -163,7 +164,7 @@ func run(ctx context.Context, cfg Config) error {
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
 		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Features: specOpts.Features,
-		Requests: obs.requests, Tracing: obs.tracing, Checkpoints: checkpoints,
+		Requests: obs.requests, Tracing: obs.tracing, Checkpoints: checkpoints, Node: validate.ReadNode(),
 		PodResources: podresources.New(podresources.Options{Sandboxes: sandboxes, Cgroups: cgroups, CgroupDriver: cfg.CgroupDriver}),
 		PodMetrics:   podmetrics.New(ctx, podmetrics.Options{Sandboxes: sandboxes, Containers: containers, Cgroups: cgroups}),
 	})

@@ -15,6 +15,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/validate"
 )
 
 // systemdPrefix names podshim's scopes in the systemd form of a cgroups path.
@@ -58,25 +60,10 @@ func cgroupOpt(field, parent, id string, o Options) (oci.SpecOpts, error) {
 	return oci.WithCgroup(p), nil
 }
 
-// checkResources validates the numbers of r.
+// checkResources validates the numbers of r (validate.Resources, without
+// the node's limits, which the server checked against).
 func checkResources(r *runtime.LinuxContainerResources) error {
-	const f = "linux.resources."
-	switch {
-	case r.GetCpuShares() < 0:
-		return invalid("%scpu_shares %d is negative", f, r.GetCpuShares())
-	case r.GetCpuPeriod() < 0:
-		return invalid("%scpu_period %d is negative", f, r.GetCpuPeriod())
-	case r.GetMemoryLimitInBytes() < 0:
-		return invalid("%smemory_limit_in_bytes %d is negative", f, r.GetMemoryLimitInBytes())
-	case r.GetOomScoreAdj() < -1000 || r.GetOomScoreAdj() > 1000:
-		return invalid("%soom_score_adj %d is out of range [-1000, 1000]", f, r.GetOomScoreAdj())
-	}
-	for i, h := range r.GetHugepageLimits() {
-		if h.GetPageSize() == "" {
-			return invalid("%shugepage_limits[%d].page_size is empty", f, i)
-		}
-	}
-	return nil
+	return validate.Resources("linux.resources", r, validate.Node{})
 }
 
 // withResources sets the cgroup limits of r. As containerd's CRI does, the

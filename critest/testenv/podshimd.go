@@ -135,6 +135,20 @@ func (p *Podshimd) Stop() {
 	}
 }
 
+// Running reports whether the daemon process started last is still
+// running.
+func (p *Podshimd) Running() bool {
+	if p.cmd == nil || p.done == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
 // LogTail returns the last n bytes of the daemon's log.
 func (p *Podshimd) LogTail(n int) string {
 	data, _ := os.ReadFile(p.LogPath)

@@ -104,7 +104,7 @@ func runSuite(m *testing.M) int {
 		}
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "integration: set-up took %s (dir %s)\n", time.Since(start).Round(time.Millisecond), s.dir)
+	fmt.Fprintf(os.Stderr, "integration: set-up took %s (dir %s, race detector %v)\n", time.Since(start).Round(time.Millisecond), s.dir, raceBuild())
 
 	code := m.Run()
 
@@ -209,12 +209,13 @@ func buildBinaries(binDir string) error {
 	builds := []struct {
 		out, pkg string
 		env      []string
+		flags    []string
 	}{
-		{filepath.Join(binDir, "podshimd"), "github.com/podshim/podshim/cmd/podshimd", nil},
-		{filepath.Join(binDir, "pause"), "github.com/podshim/podshim/cmd/pause", []string{"CGO_ENABLED=0"}},
+		{filepath.Join(binDir, "podshimd"), "github.com/podshim/podshim/cmd/podshimd", nil, buildFlags()},
+		{filepath.Join(binDir, "pause"), "github.com/podshim/podshim/cmd/pause", []string{"CGO_ENABLED=0"}, nil},
 	}
 	for _, b := range builds {
-		cmd := exec.Command(goBin, "build", "-o", b.out, b.pkg)
+		cmd := exec.Command(goBin, append(append([]string{"build"}, b.flags...), "-o", b.out, b.pkg)...)
 		cmd.Env = append(os.Environ(), b.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
@@ -262,6 +263,10 @@ func (s *suite) teardown() []error {
 			errs = append(errs, fmt.Errorf("left behind after removing every pod: %s", strings.Join(leftovers, "; ")))
 		}
 		s.podshimd.Stop()
+		if n := raceReports(s.podshimd.LogPath); n > 0 {
+			errs = append(errs, fmt.Errorf("podshimd (built with -race) reported %d data races in its log", n))
+			keepLog(s.podshimd.LogPath)
+		}
 	}
 	if s.ctrd != nil {
 		s.ctrd.Close()
