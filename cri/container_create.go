@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/containers"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/sandbox"
 )
 
@@ -95,6 +97,10 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	container, err := s.opts.Client.NewContainer(ctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img),
+		func(context.Context, *containerd.Client, *containers.Container) error {
+			s.opts.Faults.Hit(faultpoint.CreateContainerAfterSnapshot)
+			return nil
+		},
 		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
@@ -103,6 +109,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		return "", fmt.Errorf("create containerd container: %w", err)
 	}
 	c.container = container
+	s.opts.Faults.Hit(faultpoint.CreateContainerAfterRecord)
 	undo.Push("delete containerd container", func(ctx context.Context) error {
 		if err := container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 			return err
@@ -112,6 +119,7 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	if err := c.saveMetadata(); err != nil {
 		return "", err
 	}
+	s.opts.Faults.Hit(faultpoint.CreateContainerAfterMetadata)
 	if err := c.update(func(*Status) {}); err != nil {
 		return "", err
 	}

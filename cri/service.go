@@ -11,6 +11,7 @@ import (
 
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/cri/store"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/sandbox"
 )
@@ -27,6 +28,8 @@ type Options struct {
 	// RuntimeOptions are the runc shim's options (cgroup driver, runc
 	// root), the same for every container of the node.
 	RuntimeOptions interface{}
+	// Faults are the crash points (tests only; nil arms none).
+	Faults *faultpoint.Set
 }
 
 // Service runs CRI containers.

@@ -14,6 +14,8 @@ import (
 	"github.com/distribution/reference"
 	"github.com/sirupsen/logrus"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // Pull pulls ref (normalized the docker way) with the registry host config
@@ -67,7 +69,7 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 // collector never sees its content or snapshots unreferenced.
 func (s *Service) pullStreaming(ctx context.Context, named reference.Named, resolver remotes.Resolver) (_ Image, retErr error) {
 	name := named.String()
-	ctx, done, err := s.client.WithLease(ctx)
+	ctx, done, err := s.withWorkLease(ctx)
 	if err != nil {
 		return Image{}, fmt.Errorf("create lease: %w", err)
 	}
@@ -113,6 +115,7 @@ func (s *Service) pullStreaming(ctx context.Context, named reference.Named, reso
 		return Image{}, err
 	}
 	repoDigest, repoTag := repoDigestAndTag(named, target.Digest)
+	s.faults.Hit(faultpoint.PullImageBeforeTag)
 	return s.nameImage(ctx, info, []string{info.ID, repoTag, repoDigest}, s.labelsFor(name))
 }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // DefaultSandboxImage names podshim's own pause image, which podshim
@@ -61,6 +63,8 @@ type Options struct {
 	// longer has, after RemoveImage or a pull that moved its last tag, so
 	// that what was kept per image (cri/spec.ImageFiles) can go.
 	Removed func(id string)
+	// Faults are the crash points (tests only; nil arms none).
+	Faults *faultpoint.Set
 }
 
 // Image is what the runtime needs of a local image. Treat its slices and
@@ -92,6 +96,7 @@ type Service struct {
 	chunks      *chunkPool         // download chunks of streaming pulls
 	removed     func(id string)    // Options.Removed
 	fs          fsCache
+	faults      *faultpoint.Set
 }
 
 // New makes the image service and rebuilds its index from the images
@@ -122,8 +127,12 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		unpackLocks: kmutex.New(),
 		chunks:      newChunkPool(),
 		removed:     o.Removed,
+		faults:      o.Faults,
 	}
 	s.fs.mountpoint = snapshotterRoot(ctx, o.Client, o.Snapshotter)
+	if err := s.releaseStaleLeases(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}

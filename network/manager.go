@@ -16,6 +16,8 @@ import (
 	cnitypes "github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // DefaultIfName is the pod's interface name, as Kubernetes expects.
@@ -28,6 +30,7 @@ type Options struct {
 	CacheDir string   // libcni's result cache (volatile state)
 	NetNSDir string   // where pod network namespaces are pinned
 	Timeout  time.Duration
+	Faults   *faultpoint.Set // crash points (tests only; nil arms none)
 }
 
 // Manager sets pods' networks up and tears them down.
@@ -73,7 +76,7 @@ func New(o Options) *Manager {
 	}
 	return &Manager{
 		opts: o,
-		cni:  libcni.NewCNIConfigWithCacheDir(o.BinDirs, o.CacheDir, nil),
+		cni:  libcni.NewCNIConfigWithCacheDir(o.BinDirs, o.CacheDir, newExec(o.Faults)),
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // Remove removes a sandbox and everything of it: a READY sandbox is stopped
@@ -35,12 +37,14 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 			return fmt.Errorf("remove containers of sandbox %s: %w", id, err)
 		}
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterContainers)
 	if err := s.waitPauseGone(ctx, sb); err != nil {
 		return err
 	}
 	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete pause container %s: %w", id, err)
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterPause)
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
 		return err
 	}
@@ -48,6 +52,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := os.RemoveAll(stateDir); err != nil {
 		return fmt.Errorf("remove sandbox state dir: %w", err)
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterStateDir)
 	if err := os.RemoveAll(rootDir); err != nil {
 		return fmt.Errorf("remove sandbox root dir: %w", err)
 	}

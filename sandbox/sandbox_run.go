@@ -16,6 +16,7 @@ import (
 
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 )
@@ -95,6 +96,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	if err := sb.save(); err != nil {
 		return "", err
 	}
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterNetNS)
 
 	// CNI ADD in the background while the pause container starts. Its
 	// teardown is registered before it runs: a failed ADD may still hold an
@@ -108,6 +110,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		undo.Push("CNI teardown", func(ctx context.Context) error { return s.opts.Network.Teardown(ctx, pod) })
 		go func() {
 			res, err := s.opts.Network.Setup(ctx, pod)
+			s.opts.Faults.Hit(faultpoint.RunSandboxAfterCNIAdd)
 			ips = res.IPs
 			netDone <- err
 		}()
@@ -127,6 +130,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			return "", err
 		}
 	}
+	s.opts.Faults.Hit(faultpoint.RunSandboxBeforeSave)
 	if err := sb.save(); err != nil {
 		return "", err
 	}
@@ -154,6 +158,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		return fmt.Errorf("create pause container: %w", err)
 	}
 	sb.container = container
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterPauseContainer)
 	undo.Push("delete pause container", func(ctx context.Context) error {
 		err := container.Delete(ctx, containerd.WithSnapshotCleanup)
 		if errdefs.IsNotFound(err) {
@@ -165,6 +170,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 	if err != nil {
 		return fmt.Errorf("create pause task: %w", err)
 	}
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterPauseTask)
 	undo.Push("delete pause task", func(ctx context.Context) error {
 		_, err := task.Delete(ctx, containerd.WithProcessKill)
 		if errdefs.IsNotFound(err) {
@@ -175,6 +181,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 	if err := task.Start(ctx); err != nil {
 		return fmt.Errorf("start pause task: %w", err)
 	}
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterPauseStart)
 	sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_READY, Pid: task.Pid()})
 	return nil
 }

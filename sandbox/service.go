@@ -12,6 +12,7 @@ import (
 
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/cri/store"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 )
@@ -40,6 +41,7 @@ type Options struct {
 	RuntimeHandlers map[string]string // CRI runtime handler → containerd runtime; "" is the default
 	RuntimeOptions  interface{}       // the runc shim's options, see cri.Options
 	ShmSize         int64             // bytes of a pod's /dev/shm tmpfs
+	Faults          *faultpoint.Set   // crash points (tests only; nil arms none)
 }
 
 // Service runs pod sandboxes.

@@ -17,6 +17,7 @@ import (
 	"github.com/podshim/podshim/cri"
 	"github.com/podshim/podshim/cri/events"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/sandbox"
@@ -32,6 +33,14 @@ func run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer debug.Stop()
+	// Crash points are armed from the environment, once, for tests.
+	faults, err := faultpoint.FromEnv()
+	if err != nil {
+		return err
+	}
+	if faults != nil {
+		log.G(ctx).WithField(faultpoint.Env, os.Getenv(faultpoint.Env)).Warn("crash point armed: podshimd will kill itself there")
+	}
 	for _, d := range []string{cfg.Root, cfg.State} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
@@ -53,6 +62,7 @@ func run(ctx context.Context, cfg Config) error {
 		BinDirs:  cfg.CNIBinDirs,
 		CacheDir: filepath.Join(cfg.State, "cni-cache"),
 		NetNSDir: cfg.NetNSDir,
+		Faults:   faults,
 	})
 	if err := netMgr.Status(); err != nil {
 		log.G(ctx).WithError(err).Warn("pod network not ready yet; Status reports NetworkReady=false until a CNI config appears")
@@ -72,6 +82,7 @@ func run(ctx context.Context, cfg Config) error {
 		RegistryConfigDir: cfg.RegistryConfigDir,
 		SandboxImage:      sandboxImage,
 		PauseBinary:       pauseBinary,
+		Faults:            faults,
 		Removed: func(id string) {
 			if err := specOpts.ImageFiles.Forget(id); err != nil {
 				log.G(ctx).WithError(err).Warn("forget image files")
@@ -99,12 +110,12 @@ func run(ctx context.Context, cfg Config) error {
 	sandboxes := sandbox.New(sandbox.Options{
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, RuntimeOptions: runcOpts,
+		Spec: specOpts, RuntimeOptions: runcOpts, Faults: faults,
 	})
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, RuntimeOptions: runcOpts,
+		Spec: specOpts, RuntimeOptions: runcOpts, Faults: faults,
 	})
 
 	// Subscribe before recovering, so that no exit falls between the two.
