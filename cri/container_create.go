@@ -94,7 +94,14 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	if err != nil {
 		return "", err
 	}
-	container, err := s.opts.Client.NewContainer(ctx, id,
+	// Under podshim's lease: a crash between the snapshot and the record
+	// would otherwise leave the snapshot under the client's lease, which
+	// nothing releases for 24 h.
+	lctx, releaseLease, err := s.opts.Images.WithWorkLease(ctx)
+	if err != nil {
+		return "", fmt.Errorf("create lease: %w", err)
+	}
+	container, err := s.opts.Client.NewContainer(lctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img),
 		func(context.Context, *containerd.Client, *containers.Container) error {
@@ -105,6 +112,9 @@ func (s *Service) Create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
 	)
+	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
+		log.G(ctx).WithError(lerr).Warn("release lease")
+	}
 	if err != nil {
 		return "", fmt.Errorf("create containerd container: %w", err)
 	}

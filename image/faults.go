@@ -17,8 +17,12 @@ import (
 // call: New releases those (see releaseStaleLeases).
 const labelWorkLease = "podshim.io/work-lease"
 
-// withWorkLease is client.WithLease with podshim's label on the lease.
-func (s *Service) withWorkLease(ctx context.Context) (context.Context, func(context.Context) error, error) {
+// WithWorkLease is client.WithLease with podshim's label on the lease: a
+// lease a crash leaves is released at the next start-up. Callers that
+// make containerd objects across several calls (containerd.NewContainer
+// prepares the snapshot, then writes the record) take one, as the client
+// would take an unlabelled one otherwise.
+func (s *Service) WithWorkLease(ctx context.Context) (context.Context, func(context.Context) error, error) {
 	return s.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(24*time.Hour),
 		leases.WithLabels(map[string]string{labelWorkLease: "1"}))
 }

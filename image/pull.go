@@ -69,7 +69,7 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 // collector never sees its content or snapshots unreferenced.
 func (s *Service) pullStreaming(ctx context.Context, named reference.Named, resolver remotes.Resolver) (_ Image, retErr error) {
 	name := named.String()
-	ctx, done, err := s.withWorkLease(ctx)
+	ctx, done, err := s.WithWorkLease(ctx)
 	if err != nil {
 		return Image{}, fmt.Errorf("create lease: %w", err)
 	}

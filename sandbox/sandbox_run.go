@@ -147,13 +147,22 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		return err
 	}
 	labels := map[string]string{LabelKind: KindSandbox}
-	container, err := s.opts.Client.NewContainer(ctx, id,
+	// Under podshim's lease, released at start-up after a crash (see
+	// image.Service.WithWorkLease).
+	lctx, releaseLease, err := s.opts.Images.WithWorkLease(ctx)
+	if err != nil {
+		return fmt.Errorf("create lease: %w", err)
+	}
+	container, err := s.opts.Client.NewContainer(lctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img),
 		containerd.WithRuntime(sb.meta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(labels),
 	)
+	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
+		log.G(ctx).WithError(lerr).Warn("release lease")
+	}
 	if err != nil {
 		return fmt.Errorf("create pause container: %w", err)
 	}
