@@ -92,6 +92,11 @@ func (s *Service) load(ctx context.Context, cc containerd.Container) (*Container
 func (s *Service) reconcileCreated(ctx context.Context, c *Container, stateDir string) error {
 	task, err := c.container.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
+		// A task create cut short by the crash may have left runc's
+		// cgroup, which no task delete will remove.
+		if sp, err := c.loadSpec(ctx); err == nil && sp.Linux != nil {
+			sandbox.RemoveEmptyCgroup(ctx, sp.Linux.CgroupsPath)
+		}
 		return nil
 	}
 	if err != nil {

@@ -13,12 +13,12 @@ import (
 // cgroupRoot is where the host's cgroup hierarchies are mounted.
 const cgroupRoot = "/sys/fs/cgroup"
 
-// removeEmptyCgroup removes the cgroupfs cgroup at path (as in an OCI
+// RemoveEmptyCgroup removes the cgroupfs cgroup at path (as in an OCI
 // spec's cgroupsPath) from every hierarchy where it is empty. A runc create
 // cut short by a crash leaves the cgroup it made and no task to delete it
 // with. A cgroup that still holds processes stays (rmdir fails); systemd
 // paths ("slice:prefix:name") belong to systemd and are left alone.
-func removeEmptyCgroup(ctx context.Context, path string) {
+func RemoveEmptyCgroup(ctx context.Context, path string) {
 	if path == "" || strings.Contains(path, ":") || !filepath.IsAbs(path) {
 		return
 	}

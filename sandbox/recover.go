@@ -109,7 +109,7 @@ func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string
 		}
 		_ = network.RemoveNetNS(meta.NetNSPath)
 		_ = unmountShm(meta.ShmPath)
-		removeEmptyCgroup(ctx, meta.CgroupsPath)
+		RemoveEmptyCgroup(ctx, meta.CgroupsPath)
 	}
 	_ = unmountShm(filepath.Join(stateDir, "shm"))
 	os.RemoveAll(stateDir)
