@@ -82,6 +82,9 @@ func TestChaos(t *testing.T) {
 			t.Errorf("kill %d left: %s", i+1, strings.Join(leaked, "; "))
 			baseline = b.resources(context.Background()) // count each leak once
 		}
+		if (i+1)%20 == 0 {
+			t.Logf("chaos: %d/%d kills, %s, %d calls (%d cut), %d kinds leaked so far", i+1, kills, time.Since(start).Round(time.Second), calls.Load(), failedCalls.Load(), len(leftovers))
+		}
 	}
 	var kinds []string
 	for _, k := range []string{kindNetNS, kindIPs, kindVeths, kindMounts, kindCtrdMounts, kindContainers, kindTasks, kindSnapshots, kindLeases, kindShims, kindCgroups, kindRuncState, kindDirs, kindCNICache, kindIptables} {
