@@ -111,6 +111,10 @@ func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string
 		_ = unmountShm(meta.ShmPath)
 		RemoveEmptyCgroup(ctx, meta.CgroupsPath)
 	}
+	// A netns made before the metadata named it (see Run).
+	if err := s.opts.Network.RemovePodNetNSDir(filepath.Base(rootDir)); err != nil {
+		log.G(ctx).WithError(err).Warn("remove netns dir of orphaned sandbox")
+	}
 	_ = unmountShm(filepath.Join(stateDir, "shm"))
 	os.RemoveAll(stateDir)
 	os.RemoveAll(rootDir)

@@ -86,10 +86,12 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		undo.Push("unmount shm", func(context.Context) error { return unmountShm(m.ShmPath) })
 	}
 	if !hostNetwork {
-		if m.NetNSPath, err = s.opts.Network.NewNetNS(); err != nil {
+		// In a dir named after the pod: a crash before the metadata below
+		// is saved leaves a netns recovery finds by the pod's ID.
+		if m.NetNSPath, err = s.opts.Network.NewPodNetNS(id); err != nil {
 			return "", err
 		}
-		undo.Push("remove netns", func(context.Context) error { return network.RemoveNetNS(m.NetNSPath) })
+		undo.Push("remove netns", func(context.Context) error { return s.opts.Network.RemovePodNetNSDir(id) })
 	}
 	// From here on a crash leaves pieces only the metadata can find (the
 	// netns, the IP): persist it, marked as being created.

@@ -180,5 +180,8 @@ func (s *Service) teardownNetwork(ctx context.Context, sb *Sandbox) error {
 		}
 		s.opts.Faults.Hit(faultpoint.StopSandboxAfterNetwork)
 	}
-	return network.RemoveNetNS(m.NetNSPath)
+	if err := network.RemoveNetNS(m.NetNSPath); err != nil {
+		return err
+	}
+	return s.opts.Network.RemovePodNetNSDir(m.ID)
 }

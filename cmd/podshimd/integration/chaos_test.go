@@ -49,26 +49,36 @@ func TestChaos(t *testing.T) {
 	var calls, failedCalls atomic.Int64
 	start := time.Now()
 	for i := 0; i < kills; i++ {
+		// Each worker takes its first pod to a random step of its life
+		// before the clock starts, so that the kill finds every step.
 		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
+		var wg, ready sync.WaitGroup
+		go1 := make(chan struct{})
 		for w := 0; w < chaosWorkers; w++ {
 			wg.Add(1)
+			ready.Add(1)
 			go func() {
 				defer wg.Done()
+				var once sync.Once
+				atStep := func() { once.Do(ready.Done); <-go1 }
+				defer once.Do(ready.Done)
+				first := rand.IntN(lifecycleSteps)
 				for ctx.Err() == nil {
-					if !b.lifecycle(ctx, t, &calls, &failedCalls) {
+					if !b.lifecycle(ctx, t, &calls, &failedCalls, first, atStep) {
 						return
 					}
+					first = -1
 				}
 			}()
 		}
+		ready.Wait()
+		close(go1)
 		time.Sleep(time.Duration(rand.Int64N(int64(chaosMaxDelay))))
 		b.p.Kill()
 		cancel()
 		wg.Wait()
 		b.restart(t, "")
-		b.removeEverything(t, images)
-		if t.Failed() {
+		if !b.removeEverything(t, images) {
 			t.Fatalf("kill %d: cleaning up after the restart failed", i+1)
 		}
 		if leaked := b.settledLeftovers(baseline); len(leaked) > 0 {
@@ -95,17 +105,29 @@ func TestChaos(t *testing.T) {
 		kills, time.Since(start).Round(time.Second), calls.Load(), failedCalls.Load(), strings.Join(kinds, ", "))
 }
 
-// lifecycle runs one pod through its whole life. It returns false once a
-// call failed (podshimd was killed).
-func (b *crashBed) lifecycle(ctx context.Context, t *testing.T, calls, failed *atomic.Int64) bool {
+// lifecycleSteps is the number of CRI calls in a pod's life (lifecycle).
+const lifecycleSteps = 7
+
+// lifecycle runs one pod through its whole life, calling wait before step
+// waitAt (0-based; -1 for none). It returns false once a call failed
+// (podshimd was killed).
+func (b *crashBed) lifecycle(ctx context.Context, t *testing.T, calls, failed *atomic.Int64, waitAt int, wait func()) bool {
 	rt := b.rt()
+	step := 0
 	call := func(err error) bool {
 		calls.Add(1)
 		if err != nil {
 			failed.Add(1)
 			return false
 		}
+		step++
+		if step == waitAt {
+			wait()
+		}
 		return true
+	}
+	if waitAt == 0 {
+		wait()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

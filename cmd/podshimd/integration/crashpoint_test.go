@@ -133,25 +133,30 @@ func crashCall[T any](_ T, _ error) {}
 // removeEverything stops and removes, through CRI, whatever the restarted
 // podshimd lists, as kubelet would, and the images that were not there
 // before; every call must succeed.
-func (b *crashBed) removeEverything(t *testing.T, imagesBefore map[string]bool) {
+func (b *crashBed) removeEverything(t *testing.T, imagesBefore map[string]bool) (ok bool) {
+	ok = true
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cs := res(b.rt().ListContainers(ctx, &criapi.ListContainersRequest{})).must(t, "ListContainers")
 	for _, c := range cs.Containers {
 		if _, err := b.rt().StopContainer(ctx, &criapi.StopContainerRequest{ContainerId: c.Id}); err != nil {
+			ok = false
 			t.Errorf("StopContainer %s (%v) after the restart: %v", c.Id, c.State, err)
 		}
 		if _, err := b.rt().RemoveContainer(ctx, &criapi.RemoveContainerRequest{ContainerId: c.Id}); err != nil {
+			ok = false
 			t.Errorf("RemoveContainer %s (%v) after the restart: %v", c.Id, c.State, err)
 		}
 	}
 	pods := res(b.rt().ListPodSandbox(ctx, &criapi.ListPodSandboxRequest{})).must(t, "ListPodSandbox")
 	for _, p := range pods.Items {
 		if _, err := b.rt().StopPodSandbox(ctx, &criapi.StopPodSandboxRequest{PodSandboxId: p.Id}); err != nil {
+			ok = false
 			t.Errorf("StopPodSandbox %s (%v) after the restart: %v", p.Id, p.State, err)
 		}
 		if _, err := b.rt().RemovePodSandbox(ctx, &criapi.RemovePodSandboxRequest{PodSandboxId: p.Id}); err != nil {
+			ok = false
 			t.Errorf("RemovePodSandbox %s (%v) after the restart: %v", p.Id, p.State, err)
 		}
 	}
@@ -161,9 +166,11 @@ func (b *crashBed) removeEverything(t *testing.T, imagesBefore map[string]bool) 
 			continue
 		}
 		if _, err := b.p.Image.RemoveImage(ctx, &criapi.RemoveImageRequest{Image: &criapi.ImageSpec{Image: im.Id}}); err != nil {
+			ok = false
 			t.Errorf("RemoveImage %s (%v) after the restart: %v", im.Id, im.RepoTags, err)
 		}
 	}
+	return ok
 }
 
 func (b *crashBed) imageIDs(t *testing.T) map[string]bool {
