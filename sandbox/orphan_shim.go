@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"strings"
+	"time"
 
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/log"
@@ -26,6 +28,39 @@ func killOrphanShim(ctx context.Context, id string) {
 	var pids []int
 	for _, p := range shims {
 		log.G(ctx).WithFields(log.Fields{"sandbox": id, "pid": p.Pid}).Warn("killing shim that containerd lost track of")
+		pids = append(pids, p.Pid)
+	}
+	shimproc.KillTrees(pids...)
+}
+
+// shimExitGrace is how long a removed pod's shim gets to exit by itself.
+const shimExitGrace = 2 * time.Second
+
+// reapShim kills the shim of removed sandbox id if it is still there after
+// shimExitGrace. A shim normally exits once its last task is deleted; one
+// whose task delete a crash cut short keeps running with no task that
+// containerd knows (found by TestChaos). It runs in the background, off
+// RemovePodSandbox's path.
+func reapShim(ctx context.Context, id string) {
+	time.Sleep(shimExitGrace)
+	killOrphanShim(ctx, id)
+}
+
+// killStrayShims kills the shims of containerd address and ctx's namespace
+// that serve no sandbox of known: left by a crash (see reapShim and killOrphanShim). Recovery
+// calls it once every sandbox is loaded.
+func killStrayShims(ctx context.Context, address string, known func(id string) bool) {
+	ns, ok := namespaces.Namespace(ctx)
+	address = strings.TrimPrefix(address, "unix://")
+	if !ok || address == "" {
+		return
+	}
+	shims := shimproc.Find(func(args []string) bool {
+		return shimproc.Arg(args, "-namespace") == ns && shimproc.Arg(args, "-address") == address && !known(shimproc.Arg(args, "-id"))
+	})
+	var pids []int
+	for _, p := range shims {
+		log.G(ctx).WithFields(log.Fields{"id": shimproc.Arg(p.Args, "-id"), "pid": p.Pid}).Warn("killing shim of no known sandbox")
 		pids = append(pids, p.Pid)
 	}
 	shimproc.KillTrees(pids...)

@@ -54,6 +54,7 @@ func (s *Service) Recover(ctx context.Context) error {
 		}(c)
 	}
 	wg.Wait()
+	killStrayShims(ctx, s.opts.ContainerdAddress, func(id string) bool { _, err := s.store.Get(id); return err == nil && id != "" })
 	s.removeOrphanDirs(ctx, known)
 	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
 	return nil

@@ -42,6 +42,10 @@ type Options struct {
 	RuntimeOptions  interface{}       // the runc shim's options, see cri.Options
 	ShmSize         int64             // bytes of a pod's /dev/shm tmpfs
 	Faults          *faultpoint.Set   // crash points (tests only; nil arms none)
+	// ContainerdAddress is containerd's socket; recovery kills the shims
+	// of this containerd and namespace that serve no known sandbox (none
+	// when empty).
+	ContainerdAddress string
 }
 
 // Service runs pod sandboxes.

@@ -111,6 +111,7 @@ func run(ctx context.Context, cfg Config) error {
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Faults: faults,
+		ContainerdAddress: cfg.ContainerdAddress,
 	})
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
