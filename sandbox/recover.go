@@ -54,7 +54,9 @@ func (s *Service) Recover(ctx context.Context) error {
 		}(c)
 	}
 	wg.Wait()
-	killStrayShims(ctx, s.opts.ContainerdAddress, func(id string) bool { _, err := s.store.Get(id); return err == nil && id != "" })
+	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, func(id string) bool { _, err := s.store.Get(id); return err == nil && id != "" }) {
+		s.cleanRuncLeftovers(ctx, id)
+	}
 	s.removeOrphanDirs(ctx, known)
 	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
 	return nil
@@ -94,6 +96,7 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
 	}
 	killOrphanShim(ctx, c.ID())
+	s.cleanRuncLeftovers(ctx, c.ID())
 	rootDir, stateDir := s.sandboxDirs(c.ID())
 	s.releaseLeftovers(ctx, rootDir, stateDir)
 }

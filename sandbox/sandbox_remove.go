@@ -58,7 +58,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	}
 	s.store.Delete(id)
 	s.names.ReleaseID(id)
-	go reapShim(context.WithoutCancel(ctx), id)
+	go s.reapShim(context.WithoutCancel(ctx), id)
 	log.G(ctx).Info("sandbox removed")
 	return nil
 }
