@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/containers"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/snapshots"
 	"github.com/containerd/log"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/userns"
 )
@@ -107,17 +109,32 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	} else if u != nil {
 		snapOpts = append(snapOpts, userns.SnapshotOpt(u.UIDs, u.GIDs)) // an idmapped rootfs
 	}
-	container, err := s.opts.Client.NewContainer(ctx, id,
+	// Under podshim's lease: a crash between the snapshot and the record
+	// would otherwise leave the snapshot under the client's lease, which
+	// nothing releases for 24 h.
+	lctx, releaseLease, err := s.opts.Images.WithWorkLease(ctx)
+	if err != nil {
+		return "", fmt.Errorf("create lease: %w", err)
+	}
+	container, err := s.opts.Client.NewContainer(lctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
+		func(context.Context, *containerd.Client, *containers.Container) error {
+			s.opts.Faults.Hit(faultpoint.CreateContainerAfterSnapshot)
+			return nil
+		},
 		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
 	)
+	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
+		log.G(ctx).WithError(lerr).Warn("release lease")
+	}
 	if err != nil {
 		return "", fmt.Errorf("create containerd container: %w", err)
 	}
 	c.container = container
+	s.opts.Faults.Hit(faultpoint.CreateContainerAfterRecord)
 	undo.Push("delete containerd container", func(ctx context.Context) error {
 		if err := container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 			return err
@@ -133,6 +150,7 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	if err := c.saveMetadata(); err != nil {
 		return "", err
 	}
+	s.opts.Faults.Hit(faultpoint.CreateContainerAfterMetadata)
 	if err := c.update(func(*Status) {}); err != nil {
 		return "", err
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // outputDrainTimeout bounds how long an exit waits for the last output: a
@@ -72,6 +74,7 @@ func (s *Service) recordExit(ctx context.Context, c *Container, code int32, at t
 	}
 	s.publish(c, runtime.ContainerEventType_CONTAINER_STOPPED_EVENT)
 	log.G(ctx).WithField("exitCode", code).Info("container exited")
+	s.opts.Faults.Hit(faultpoint.StopContainerAfterExit)
 
 	deleteExitedTask(ctx, task)
 	if cio != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // Remove removes a container, killing it first if it runs: its containerd
@@ -40,9 +42,11 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := waitTaskGone(ctx, c); err != nil {
 		return err
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveContainerAfterTask)
 	if err := s.deleteContainer(ctx, c.container); err != nil {
 		return err
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveContainerAfterRecord)
 	rootDir, stateDir := s.containerDirs(c.meta.ID)
 	if err := os.RemoveAll(stateDir); err != nil {
 		return fmt.Errorf("remove container state dir: %w", err)
@@ -83,13 +87,23 @@ func waitTaskGone(ctx context.Context, c *Container) error {
 	}
 }
 
-// deleteContainer deletes a stopped container's rootfs snapshot and its
-// containerd container: containerd.Container.Delete with
-// WithSnapshotCleanup, less the two round trips it spends checking for a
-// task (stop deleted it) and re-reading the container's record (the
-// snapshotter and snapshot key are those it was created or loaded with).
+// deleteContainer deletes a stopped container's task if it still has one,
+// its rootfs snapshot and its containerd container, in that order:
+// containerd.Container.Delete with WithSnapshotCleanup, less the round trip
+// it spends re-reading the container's record (the snapshotter and
+// snapshot key are those it was created or loaded with).
+//
+// The task goes first because containerd deletes a container record even
+// while a task of it exists (only the client's Delete checks), and a task
+// whose container is gone can no longer be deleted: its shim, its rootfs
+// mount and its runc state stay until containerd restarts. Stop normally
+// deleted the task already; it has not when a crash came between the exit
+// and the task delete, or that delete failed.
 func (s *Service) deleteContainer(ctx context.Context, container containerd.Container) error {
 	id := container.ID()
+	if err := deleteTaskOf(ctx, container); err != nil {
+		return err
+	}
 	info, err := container.Info(ctx, containerd.WithoutRefreshedMetadata)
 	if err != nil {
 		return fmt.Errorf("containerd container %s: %w", id, err)
@@ -100,8 +114,26 @@ func (s *Service) deleteContainer(ctx context.Context, container containerd.Cont
 			return fmt.Errorf("remove rootfs snapshot of container %s: %w", id, err)
 		}
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveContainerAfterSnapshot)
 	if err := s.opts.Client.ContainerService().Delete(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete containerd container %s: %w", id, err)
 	}
+	return nil
+}
+
+// deleteTaskOf deletes the task of container, killing its processes if
+// they still run. A container without a task is fine.
+func deleteTaskOf(ctx context.Context, container containerd.Container) error {
+	task, err := container.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("task of container %s: %w", container.ID(), err)
+	}
+	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete task of container %s: %w", container.ID(), err)
+	}
+	log.G(ctx).WithField("container", container.ID()).Info("deleted a task left behind")
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // Start starts a CREATED container: its stdio FIFOs are connected to the
@@ -55,6 +57,7 @@ func (s *Service) start(ctx context.Context, c *Container) error {
 	if err != nil {
 		return fmt.Errorf("open io of container %s: %w", c.meta.ID, err)
 	}
+	s.opts.Faults.Hit(faultpoint.StartContainerAfterIO)
 	var taskOpts []containerd.NewTaskOpts
 	if c.meta.RestoreImages != "" {
 		if s.opts.RestoreCheck != nil {
@@ -70,6 +73,7 @@ func (s *Service) start(ctx context.Context, c *Container) error {
 		cio.close()
 		return fmt.Errorf("create task of container %s: %w", c.meta.ID, err)
 	}
+	s.opts.Faults.Hit(faultpoint.StartContainerAfterTask)
 	gone := make(chan struct{})
 	c.mu.Lock()
 	c.task, c.io, c.exited, c.taskGone = task, cio, make(chan struct{}), gone
@@ -92,6 +96,7 @@ func (s *Service) start(ctx context.Context, c *Container) error {
 		}
 		return fmt.Errorf("start container %s: %w", c.meta.ID, err)
 	}
+	s.opts.Faults.Hit(faultpoint.StartContainerAfterStart)
 	// The process may already have exited, and its exit been recorded:
 	// then its times stand (started ≤ finished).
 	return c.update(func(st *Status) {

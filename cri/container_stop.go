@@ -11,6 +11,8 @@ import (
 	"github.com/containerd/log"
 	"github.com/moby/sys/signal"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // killWait bounds the wait for a container's exit after SIGKILL.
@@ -62,6 +64,7 @@ func (s *Service) stop(ctx context.Context, c *Container, grace time.Duration) e
 		if err := task.Kill(ctx, sig); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("signal container %s: %w", c.meta.ID, err)
 		}
+		s.opts.Faults.Hit(faultpoint.StopContainerAfterKill)
 		select {
 		case <-exited:
 			return nil
@@ -74,6 +77,7 @@ func (s *Service) stop(ctx context.Context, c *Container, grace time.Duration) e
 	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("kill container %s: %w", c.meta.ID, err)
 	}
+	s.opts.Faults.Hit(faultpoint.StopContainerAfterKill)
 	select {
 	case <-exited:
 		return nil

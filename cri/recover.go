@@ -66,34 +66,89 @@ func (s *Service) load(ctx context.Context, cc containerd.Container) (*Container
 		return nil, fmt.Errorf("sandbox %s: %w", meta.SandboxID, err)
 	}
 	c := &Container{meta: meta, dir: rootDir, container: cc, status: st}
-	if st.State != runtime.ContainerState_CONTAINER_RUNNING {
+	switch st.State {
+	case runtime.ContainerState_CONTAINER_RUNNING:
+		return c, s.reattach(ctx, c, stateDir)
+	case runtime.ContainerState_CONTAINER_CREATED:
+		return c, s.reconcileCreated(ctx, c, stateDir)
+	default:
+		// A crash between recording the exit and deleting the task (see
+		// recordExit) left the task: delete it now, before anything can
+		// delete the container record under it.
+		if err := deleteTaskOf(ctx, cc); err != nil {
+			log.G(ctx).WithError(err).Warn("delete the task of an exited container")
+		}
 		return c, nil
 	}
+}
+
+// reconcileCreated settles a container recorded as CREATED whose
+// StartContainer may have been cut short by a crash. Without a task it is
+// simply created. A task that never started is deleted: the container
+// stays CREATED and can be started again. A task that started is the
+// container running (or having run): it is recorded RUNNING and attached
+// as a recovered running container is, which records its exit if it has
+// one.
+func (s *Service) reconcileCreated(ctx context.Context, c *Container, stateDir string) error {
+	task, err := c.container.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		// A task create cut short by the crash may have left runc's
+		// cgroup, which no task delete will remove.
+		if sp, err := c.loadSpec(ctx); err == nil && sp.Linux != nil {
+			sandbox.RemoveEmptyCgroup(ctx, sp.Linux.CgroupsPath)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get task: %w", err)
+	}
+	st, err := task.Status(ctx)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("task status: %w", err)
+	}
+	switch {
+	case err == nil && (st.Status == containerd.Running || st.Status == containerd.Paused || st.Status == containerd.Stopped):
+		log.G(ctx).WithField("task", st.Status).Info("StartContainer was interrupted after the task started: recording it as started")
+		if err := c.update(func(cs *Status) {
+			cs.State, cs.Pid, cs.StartedAt = runtime.ContainerState_CONTAINER_RUNNING, task.Pid(), time.Now().UnixNano()
+		}); err != nil {
+			return err
+		}
+		return s.reattach(ctx, c, stateDir)
+	default:
+		log.G(ctx).Info("StartContainer was interrupted before the task started: deleting the task")
+		return deleteTaskOf(ctx, c.container)
+	}
+}
+
+// reattach reopens the FIFOs of a RUNNING container and attaches its task;
+// an exit that happened meanwhile is recorded.
+func (s *Service) reattach(ctx context.Context, c *Container, stateDir string) error {
+	cc, meta := c.container, c.meta
 	cfg := meta.Config
 	cio, err := openIO(ctx, filepath.Join(stateDir, "io"), meta.LogPath, cfg.Stdin, cfg.Tty, s.opts.Logs)
 	if err != nil {
-		return nil, fmt.Errorf("reopen io: %w", err)
+		return fmt.Errorf("reopen io: %w", err)
 	}
 	task, err := cc.Task(ctx, cio.attacher())
 	if errdefs.IsNotFound(err) {
 		// The task is gone with its exit status: nothing to learn.
 		cio.close()
-		err = c.update(func(st *Status) {
+		return c.update(func(st *Status) {
 			st.State, st.ExitCode, st.Reason, st.FinishedAt = runtime.ContainerState_CONTAINER_EXITED, 255, "Unknown", time.Now().UnixNano()
 			st.Message = "the container's task disappeared while podshim was not running"
 		})
-		return c, err
 	}
 	if err != nil {
 		cio.close()
-		return nil, fmt.Errorf("attach task: %w", err)
+		return fmt.Errorf("attach task: %w", err)
 	}
 	c.task, c.io, c.exited, c.taskGone = task, cio, make(chan struct{}), make(chan struct{})
 	status, err := task.Status(ctx)
 	if err == nil && status.Status == containerd.Stopped {
 		s.recordExit(ctx, c, int32(status.ExitStatus), status.ExitTime)
 	}
-	return c, nil
+	return nil
 }
 
 func (s *Service) removeOrphan(ctx context.Context, cc containerd.Container) {

@@ -12,6 +12,7 @@ import (
 	"github.com/podshim/podshim/cri/logs"
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/cri/store"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/sandbox"
 )
@@ -37,6 +38,8 @@ type Options struct {
 	// RestoreCheck, when set, is asked before a container created from a
 	// checkpoint is restored (whether CRIU works here).
 	RestoreCheck func(context.Context) error
+	// Faults are the crash points (tests only; nil arms none).
+	Faults *faultpoint.Set
 }
 
 // Service runs CRI containers.

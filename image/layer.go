@@ -41,7 +41,7 @@ func (s *Service) fetchLayer(ctx context.Context, cs content.Store, fetcher remo
 		if !stored {
 			rc := download()
 			defer rc.Close()
-			diffID, err := streamLayer(ctx, s.chunks, rc, desc, mounts)
+			diffID, err := streamLayer(ctx, s.chunks, s.crashMidLayer(rc, desc.Size), desc, mounts)
 			return diffID, false, err
 		}
 	} else if err := remotes.Fetch(ctx, cs, fetcher, desc); err != nil && !errdefs.IsAlreadyExists(err) {

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/tracing"
 )
 
@@ -78,7 +79,7 @@ func (s *Service) Pull(ctx context.Context, ref string, auth *runtime.AuthConfig
 // collector never sees its content or snapshots unreferenced.
 func (s *Service) pullStreaming(ctx context.Context, named reference.Named, resolver remotes.Resolver) (_ Image, retErr error) {
 	name := named.String()
-	ctx, done, err := s.client.WithLease(ctx)
+	ctx, done, err := s.WithWorkLease(ctx)
 	if err != nil {
 		return Image{}, fmt.Errorf("create lease: %w", err)
 	}
@@ -124,6 +125,7 @@ func (s *Service) pullStreaming(ctx context.Context, named reference.Named, reso
 		return Image{}, err
 	}
 	repoDigest, repoTag := repoDigestAndTag(named, target.Digest)
+	s.faults.Hit(faultpoint.PullImageBeforeTag)
 	return s.nameImage(ctx, info, []string{info.ID, repoTag, repoDigest}, s.labelsFor(name))
 }
 

@@ -7,6 +7,8 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/images"
 	"github.com/sirupsen/logrus"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // Remove deletes the image ref names (ID, short ID, tag or digest ref)
@@ -35,6 +37,9 @@ func (s *Service) Remove(ctx context.Context, ref string) error {
 			return fmt.Errorf("remove image %q: delete name %q: %w", ref, name, err)
 		}
 		s.dropped(s.store.remove(name))
+		if i < len(names)-1 {
+			s.faults.Hit(faultpoint.RemoveImageBetweenNames)
+		}
 	}
 	logrus.WithFields(logrus.Fields{"ref": ref, "id": img.ID, "names": names}).Info("removed image")
 	return nil

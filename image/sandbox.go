@@ -77,7 +77,7 @@ func (s *Service) importPause(ctx context.Context) (Image, error) {
 		return Image{}, fmt.Errorf("import pause image: %w", err)
 	}
 
-	ctx, done, err := s.client.WithLease(ctx)
+	ctx, done, err := s.WithWorkLease(ctx)
 	if err != nil {
 		return Image{}, fmt.Errorf("import pause image: lease: %w", err)
 	}

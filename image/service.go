@@ -24,6 +24,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/podshim/podshim/faultpoint"
 )
 
 // DefaultSandboxImage names podshim's own pause image, which podshim
@@ -64,6 +66,8 @@ type Options struct {
 	// Pulls records pulls (count, bytes, duration, failures); nil: not
 	// recorded.
 	Pulls PullRecorder
+	// Faults are the crash points (tests only; nil arms none).
+	Faults *faultpoint.Set
 }
 
 // Image is what the runtime needs of a local image. Treat its slices and
@@ -96,6 +100,7 @@ type Service struct {
 	removed     func(id string)    // Options.Removed
 	pulls       PullRecorder       // Options.Pulls
 	fs          fsCache
+	faults      *faultpoint.Set
 }
 
 // New makes the image service and rebuilds its index from the images
@@ -127,11 +132,15 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		chunks:      newChunkPool(),
 		removed:     o.Removed,
 		pulls:       o.Pulls,
+		faults:      o.Faults,
 	}
 	if s.pulls == nil {
 		s.pulls = noPulls{}
 	}
 	s.fs.mountpoint = snapshotterRoot(ctx, o.Client, o.Snapshotter)
+	if err := s.releaseStaleLeases(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}

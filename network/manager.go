@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/tracing"
 )
 
@@ -31,7 +32,8 @@ type Options struct {
 	CacheDir string   // libcni's result cache (volatile state)
 	NetNSDir string   // where pod network namespaces are pinned
 	Timeout  time.Duration
-	Recorder Recorder // counts CNI ADD and DEL and their failures; nil: not counted
+	Recorder Recorder        // counts CNI ADD and DEL and their failures; nil: not counted
+	Faults   *faultpoint.Set // crash points (tests only; nil arms none)
 }
 
 // Manager sets pods' networks up and tears them down.
@@ -80,7 +82,7 @@ func New(o Options) *Manager {
 	}
 	return &Manager{
 		opts: o,
-		cni:  libcni.NewCNIConfigWithCacheDir(o.BinDirs, o.CacheDir, nil),
+		cni:  libcni.NewCNIConfigWithCacheDir(o.BinDirs, o.CacheDir, newExec(o.Faults)),
 	}
 }
 

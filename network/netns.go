@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/containerd/containerd/pkg/netns"
 	cnins "github.com/containernetworking/plugins/pkg/ns"
@@ -14,10 +16,14 @@ import (
 // manager's netns dir. The returned path is what CNI and the pod's
 // containers use.
 func (m *Manager) NewNetNS() (string, error) {
-	if err := os.MkdirAll(m.opts.NetNSDir, 0o755); err != nil {
+	return newNetNSIn(m.opts.NetNSDir)
+}
+
+func newNetNSIn(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create netns dir: %w", err)
 	}
-	ns, err := netns.NewNetNS(m.opts.NetNSDir)
+	ns, err := netns.NewNetNS(dir)
 	if err != nil {
 		return "", fmt.Errorf("create netns: %w", err)
 	}
@@ -72,4 +78,51 @@ func NetNSExists(path string) bool {
 	}
 	closed, err := netns.LoadNetNS(path).Closed()
 	return err == nil && !closed
+}
+
+// NewPodNetNS is NewNetNS for pod id, pinned in the pod's own dir below the
+// netns dir (PodNetNSDir). The dir follows from the ID alone, so a crash
+// after the netns was made and before the pod's metadata named it leaves
+// nothing recovery cannot find (RemovePodNetNSDir).
+func (m *Manager) NewPodNetNS(id string) (string, error) {
+	if id == "" || strings.ContainsAny(id, "/.") {
+		return "", fmt.Errorf("pod netns: bad pod ID %q", id)
+	}
+	dir := m.PodNetNSDir(id)
+	path, err := newNetNSIn(dir)
+	if err != nil {
+		_ = os.Remove(dir)
+		return "", err
+	}
+	return path, nil
+}
+
+// PodNetNSDir is the dir where NewPodNetNS pins pod id's netns.
+func (m *Manager) PodNetNSDir(id string) string {
+	return filepath.Join(m.opts.NetNSDir, id)
+}
+
+// RemovePodNetNSDir removes every netns pinned in pod id's dir, and the
+// dir. It is idempotent.
+func (m *Manager) RemovePodNetNSDir(id string) error {
+	if id == "" {
+		return nil
+	}
+	dir := m.PodNetNSDir(id)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read pod netns dir: %w", err)
+	}
+	for _, e := range entries {
+		if err := RemoveNetNS(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove pod netns dir: %w", err)
+	}
+	return nil
 }

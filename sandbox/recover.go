@@ -55,6 +55,9 @@ func (s *Service) Recover(ctx context.Context) error {
 		}(c)
 	}
 	wg.Wait()
+	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, func(id string) bool { _, err := s.store.Get(id); return err == nil && id != "" }) {
+		s.cleanRuncLeftovers(ctx, id)
+	}
 	s.removeOrphanDirs(ctx, known)
 	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
 	return nil
@@ -94,6 +97,7 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
 	}
 	killOrphanShim(ctx, c.ID())
+	s.cleanRuncLeftovers(ctx, c.ID())
 	rootDir, stateDir := s.sandboxDirs(c.ID())
 	s.releaseLeftovers(ctx, rootDir, stateDir)
 }
@@ -110,6 +114,11 @@ func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string
 		}
 		_ = network.RemoveNetNS(meta.NetNSPath)
 		_ = unmountShm(meta.ShmPath)
+		RemoveEmptyCgroup(ctx, meta.CgroupsPath)
+	}
+	// A netns made before the metadata named it (see Run).
+	if err := s.opts.Network.RemovePodNetNSDir(filepath.Base(rootDir)); err != nil {
+		log.G(ctx).WithError(err).Warn("remove netns dir of orphaned sandbox")
 	}
 	_ = unmountShm(filepath.Join(stateDir, "shm"))
 	_ = userns.Unpin(filepath.Join(stateDir, "userns"))

@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -37,12 +38,14 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 			return fmt.Errorf("remove containers of sandbox %s: %w", id, err)
 		}
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterContainers)
 	if err := s.waitPauseGone(ctx, sb); err != nil {
 		return err
 	}
 	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete pause container %s: %w", id, err)
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterPause)
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
 		return err
 	}
@@ -53,11 +56,13 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := os.RemoveAll(stateDir); err != nil {
 		return fmt.Errorf("remove sandbox state dir: %w", err)
 	}
+	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterStateDir)
 	if err := os.RemoveAll(rootDir); err != nil {
 		return fmt.Errorf("remove sandbox root dir: %w", err)
 	}
 	s.store.Delete(id)
 	s.names.ReleaseID(id)
+	go s.reapShim(context.WithoutCancel(ctx), id)
 	log.G(ctx).Info("sandbox removed")
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/userns"
@@ -108,17 +109,20 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		}
 		s.observeSince(PhaseNetNS, step)
 	case !hostNetwork:
-		if m.NetNSPath, err = s.opts.Network.NewNetNS(); err != nil {
+		// In a dir named after the pod: a crash before the metadata below
+		// is saved leaves a netns recovery finds by the pod's ID.
+		if m.NetNSPath, err = s.opts.Network.NewPodNetNS(id); err != nil {
 			return "", err
 		}
 		s.observeSince(PhaseNetNS, step)
-		undo.Push("remove netns", func(context.Context) error { return network.RemoveNetNS(m.NetNSPath) })
+		undo.Push("remove netns", func(context.Context) error { return s.opts.Network.RemovePodNetNSDir(id) })
 	}
 	// From here on a crash leaves pieces only the metadata can find (the
 	// netns, the IP): persist it, marked as being created.
 	if err := sb.save(); err != nil {
 		return "", err
 	}
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterNetNS)
 
 	// CNI ADD in the background while the pause container starts. Its
 	// teardown is registered before it runs: a failed ADD may still hold an
@@ -136,6 +140,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			if err == nil {
 				s.observeSince(PhaseCNIAdd, step)
 			}
+			s.opts.Faults.Hit(faultpoint.RunSandboxAfterCNIAdd)
 			ips = res.IPs
 			netDone <- err
 		}()
@@ -155,6 +160,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			return "", err
 		}
 	}
+	s.opts.Faults.Hit(faultpoint.RunSandboxBeforeSave)
 	if err := sb.save(); err != nil {
 		return "", err
 	}
@@ -177,18 +183,28 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		snapOpts = append(snapOpts, userns.SnapshotOpt(u.UIDs, u.GIDs))
 	}
 	labels := map[string]string{LabelKind: KindSandbox}
+	// Under podshim's lease, released at start-up after a crash (see
+	// image.Service.WithWorkLease).
+	lctx, releaseLease, err := s.opts.Images.WithWorkLease(ctx)
+	if err != nil {
+		return fmt.Errorf("create lease: %w", err)
+	}
 	step := time.Now()
-	container, err := s.opts.Client.NewContainer(ctx, id,
+	container, err := s.opts.Client.NewContainer(lctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
 		containerd.WithRuntime(sb.meta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(labels),
 	)
+	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
+		log.G(ctx).WithError(lerr).Warn("release lease")
+	}
 	if err != nil {
 		return fmt.Errorf("create pause container: %w", err)
 	}
 	sb.container = container
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterPauseContainer)
 	undo.Push("delete pause container", func(ctx context.Context) error {
 		err := container.Delete(ctx, containerd.WithSnapshotCleanup)
 		if errdefs.IsNotFound(err) {
@@ -200,6 +216,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 	if err != nil {
 		return fmt.Errorf("create pause task: %w", err)
 	}
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterPauseTask)
 	undo.Push("delete pause task", func(ctx context.Context) error {
 		_, err := task.Delete(ctx, containerd.WithProcessKill)
 		if errdefs.IsNotFound(err) {
@@ -218,6 +235,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		return fmt.Errorf("start pause task: %w", err)
 	}
 	s.observeSince(PhasePauseStart, step)
+	s.opts.Faults.Hit(faultpoint.RunSandboxAfterPauseStart)
 	sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_READY, Pid: task.Pid()})
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/network"
 )
 
@@ -78,10 +79,12 @@ func (s *Service) killPause(ctx context.Context, sb *Sandbox) error {
 	if err != nil || task == nil {
 		return err
 	}
+	s.opts.Faults.Hit(faultpoint.StopSandboxAfterKill)
 	gone := make(chan struct{})
 	sb.pauseGone = gone
 	go func() {
 		defer close(gone)
+		s.opts.Faults.Hit(faultpoint.StopSandboxBeforeTaskDelete)
 		if err := deletePauseTask(context.WithoutCancel(ctx), sb.container, task); err != nil {
 			log.G(ctx).WithError(err).Warn("delete stopped pause task")
 		}
@@ -175,6 +178,10 @@ func (s *Service) teardownNetwork(ctx context.Context, sb *Sandbox) error {
 		if err := sb.save(); err != nil {
 			return err
 		}
+		s.opts.Faults.Hit(faultpoint.StopSandboxAfterNetwork)
 	}
-	return network.RemoveNetNS(m.NetNSPath)
+	if err := network.RemoveNetNS(m.NetNSPath); err != nil {
+		return err
+	}
+	return s.opts.Network.RemovePodNetNSDir(m.ID)
 }

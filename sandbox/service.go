@@ -12,6 +12,7 @@ import (
 
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/cri/store"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 )
@@ -41,6 +42,11 @@ type Options struct {
 	RuntimeOptions  interface{}       // the runc shim's options, see cri.Options
 	ShmSize         int64             // bytes of a pod's /dev/shm tmpfs
 	Phases          PhaseRecorder     // durations of RunPodSandbox's steps; nil: not recorded
+	Faults          *faultpoint.Set   // crash points (tests only; nil arms none)
+	// ContainerdAddress is containerd's socket; recovery kills the shims
+	// of this containerd and namespace that serve no known sandbox (none
+	// when empty).
+	ContainerdAddress string
 }
 
 // Service runs pod sandboxes.

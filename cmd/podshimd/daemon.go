@@ -18,6 +18,7 @@ import (
 	"github.com/podshim/podshim/cri/events"
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/cri/stats"
+	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/features"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/instance"
@@ -52,6 +53,14 @@ func run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer obs.Stop()
+	// Crash points are armed from the environment, once, for tests.
+	faults, err := faultpoint.FromEnv()
+	if err != nil {
+		return err
+	}
+	if faults != nil {
+		log.G(ctx).WithField(faultpoint.Env, os.Getenv(faultpoint.Env)).Warn("crash point armed: podshimd will kill itself there")
+	}
 	for _, d := range []string{cfg.Root, cfg.State} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
@@ -75,6 +84,7 @@ func run(ctx context.Context, cfg Config) error {
 		CacheDir: filepath.Join(cfg.State, "cni-cache"),
 		NetNSDir: cfg.NetNSDir,
 		Recorder: obs.cni,
+		Faults:   faults,
 	})
 	if err := netMgr.Status(); err != nil {
 		log.G(ctx).WithError(err).Warn("pod network not ready yet; Status reports NetworkReady=false until a CNI config appears")
@@ -95,6 +105,7 @@ func run(ctx context.Context, cfg Config) error {
 		SandboxImage:      sandboxImage,
 		PauseBinary:       pauseBinary,
 		Pulls:             obs.pulls,
+		Faults:            faults,
 		Removed: func(id string) {
 			if err := specOpts.ImageFiles.Forget(id); err != nil {
 				log.G(ctx).WithError(err).Warn("forget image files")
@@ -122,14 +133,15 @@ func run(ctx context.Context, cfg Config) error {
 	sandboxes := sandbox.New(sandbox.Options{
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
-		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases,
+		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Faults: faults,
+		ContainerdAddress: cfg.ContainerdAddress,
 	})
 	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Logs: obs.logs,
-		RestoreCheck: criu.Check,
+		RestoreCheck: criu.Check, Faults: faults,
 	})
 	obs.watch(sandboxes, containers)
 	checkpoints, err := checkpoint.New(checkpoint.Options{Client: client, Containers: containers, RootDir: cfg.Root, CRIU: criu})

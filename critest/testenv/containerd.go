@@ -93,6 +93,32 @@ func StartContainerd(ctx context.Context, dir string, o ContainerdOptions) (*Con
 	return c, nil
 }
 
+// Kill ends the daemon with SIGKILL, as a crash would, and leaves its
+// shims (and so the containers) running. Restart brings it back.
+func (c *Containerd) Kill() {
+	if c.cmd != nil && c.cmd.Process != nil {
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+		c.cmd = nil
+	}
+}
+
+// Restart starts the daemon again, with the same config, after Kill, and
+// waits until it serves.
+func (c *Containerd) Restart(ctx context.Context) error {
+	if c.cmd != nil {
+		return fmt.Errorf("containerd is running")
+	}
+	c.cmd = exec.Command("containerd", "--config", filepath.Join(c.Dir, "containerd.toml"))
+	c.cmd.Stdout, c.cmd.Stderr = c.logFile, c.logFile
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := c.cmd.Start(); err != nil {
+		c.cmd = nil
+		return fmt.Errorf("restart containerd: %w", err)
+	}
+	return c.waitReady(ctx, 20*time.Second)
+}
+
 func (c *Containerd) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {

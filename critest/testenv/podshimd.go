@@ -20,6 +20,9 @@ type Podshimd struct {
 	Socket  string
 	Args    []string
 	LogPath string
+	// Env is added to the daemon's environment at the next Start (for
+	// instance a crash point, faultpoint.Env).
+	Env     []string
 	Runtime runtime.RuntimeServiceClient
 	Image   runtime.ImageServiceClient
 
@@ -70,6 +73,9 @@ func (p *Podshimd) Start(ctx context.Context) error {
 	}
 	p.cmd = exec.Command(p.binary, p.Args...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if len(p.Env) > 0 {
+		p.cmd.Env = append(os.Environ(), p.Env...)
+	}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		logFile.Close()
@@ -113,6 +119,21 @@ func (p *Podshimd) Kill() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 		p.cmd = nil
+	}
+}
+
+// WaitExit waits up to timeout for the daemon to end by itself (a crash
+// point) and reports whether it did.
+func (p *Podshimd) WaitExit(timeout time.Duration) bool {
+	if p.cmd == nil {
+		return true
+	}
+	select {
+	case <-p.done:
+		p.cmd = nil
+		return true
+	case <-time.After(timeout):
+		return false
 	}
 }
 

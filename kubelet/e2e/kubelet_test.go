@@ -44,6 +44,9 @@ imageServiceEndpoint: %[3]s
 # for its cgroup driver and uses this one; cgroupfs is what both runtimes use.
 cgroupDriver: cgroupfs
 cgroupsPerQOS: true
+# This machine is cgroup v1 (hybrid); kubelet 1.35 and later refuse v1
+# unless told (failCgroupV1 defaults to true there).
+failCgroupV1: false
 # Pod cgroups go below /kubelet-h/kubepods, apart from anything else on the
 # machine, so the harness can remove them all at the end.
 cgroupRoot: /%[4]s

@@ -33,14 +33,25 @@ const (
 	kindDirs       = "state dir"        // sandbox and container dirs below root and state
 	kindCNICache   = "CNI cache result" // libcni's cached results
 	kindIptables   = "iptables nat rule"
+	kindLeases     = "containerd lease"
+	kindCtrdMounts = "containerd mount" // rootfs and other mounts below the suite's containerd dirs
+	kindCgroups    = "cgroup"           // pids cgroups below /<namespace> (the pods' default parent)
+	kindRuncState  = "runc state"       // runc's container state dirs below podshimd's state dir
 )
 
 // resources is what exists on the host, by kind, each item a sorted string.
 type resources map[string][]string
 
-// takeResources lists the resources pods allocate on this host.
+// takeResources lists the resources pods of the suite's podshimd allocate
+// on this host.
 func takeResources(ctx context.Context) resources {
-	pd := env.podshimd.Dir
+	return takeResourcesOf(ctx, env.podshimd.Dir, ctrdNamespace)
+}
+
+// takeResourcesOf lists the resources of the podshimd living in dir with
+// containerd namespace ns (and of every pod on the suite's network and
+// containerd).
+func takeResourcesOf(ctx context.Context, pd, ns string) resources {
 	r := resources{}
 	r[kindNetNS] = dirEntries(filepath.Join(pd, "netns"))
 	for _, ip := range dirEntries(hostLocalDir) {
@@ -50,7 +61,17 @@ func takeResources(ctx context.Context) resources {
 	}
 	r[kindVeths] = bridgePorts()
 	r[kindMounts] = mountsBelow(pd)
-	ctx = namespaces.WithNamespace(ctx, ctrdNamespace)
+	r[kindCtrdMounts] = mountsBelow(filepath.Join(env.dir, "containerd"))
+	r[kindCgroups] = subdirs(filepath.Join("/sys/fs/cgroup/pids", ns))
+	r[kindRuncState] = dirEntries(filepath.Join(pd, "state", "runc", ns))
+	ctx = namespaces.WithNamespace(ctx, ns)
+	if ls, err := env.ctrd.LeasesService().List(ctx); err == nil {
+		for _, l := range ls {
+			r[kindLeases] = append(r[kindLeases], l.ID)
+		}
+	} else {
+		r[kindLeases] = []string{"ERROR " + err.Error()}
+	}
 	if cs, err := env.ctrd.Containers(ctx); err == nil {
 		for _, c := range cs {
 			r[kindContainers] = append(r[kindContainers], c.ID())
@@ -113,10 +134,17 @@ func (r resources) newSince(before resources) []string {
 // list of leaked ones otherwise.
 func assertNoNewResources(t *testing.T, before resources, what string) {
 	t.Helper()
+	assertNoNewResourcesIn(t, before, what, takeResources)
+}
+
+// assertNoNewResourcesIn is assertNoNewResources with take listing the
+// resources.
+func assertNoNewResourcesIn(t *testing.T, before resources, what string, take func(context.Context) resources) {
+	t.Helper()
 	var leaked []string
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		leaked = takeResources(context.Background()).newSince(before)
+		leaked = take(context.Background()).newSince(before)
 		if len(leaked) == 0 {
 			return
 		}
@@ -136,6 +164,21 @@ func dirEntries(dir string) []string {
 	var out []string
 	for _, e := range entries {
 		out = append(out, e.Name())
+	}
+	return out
+}
+
+// subdirs lists the directories in dir.
+func subdirs(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
 	}
 	return out
 }
