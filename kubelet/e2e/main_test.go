@@ -201,6 +201,21 @@ func (h *harness) kubeletBin() string {
 	return filepath.Join(h.repoRoot, "kubelet", "_bin", kubeletVersion, "kubelet")
 }
 
+// kubeletMinor is the minor version of the kubelet binary the harness
+// runs (34 for v1.34.4).
+func (h *harness) kubeletMinor(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command(h.kubeletBin(), "--version").Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", h.kubeletBin(), err)
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "Kubernetes v%d.%d", &major, &minor); err != nil {
+		t.Fatalf("kubelet version %q: %v", out, err)
+	}
+	return minor
+}
+
 func (h *harness) podshimdBin() string {
 	if b := os.Getenv("PODSHIMD_BIN"); b != "" {
 		return b
