@@ -62,7 +62,7 @@ run: deps build $(STACK_DEPS)
 
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
-UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./critest/catalog/ ./critest/testimage/ ./bench/
+UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.
@@ -84,7 +84,7 @@ test-stack: integration critest kubelet-e2e-all
 
 # The conformance harness, the kubelet end-to-end tests and the benchmark
 # have their own make files.
--include critest/critest.mk kubelet/kubelet.mk bench/bench.mk
+-include critest/critest.mk kubelet/kubelet.mk bench/bench.mk node-e2e/node-e2e.mk
 
 clean:
 	rm -rf $(BIN)
