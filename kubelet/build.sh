@@ -70,6 +70,7 @@ fi
 mkdir -p "${out_dir}"
 src="$(mktemp -d "${out_dir}/src.XXXXXX")"
 trap 'rm -rf "${src}"' EXIT
+trap 'exit 130' INT TERM
 cp -r "${mod_dir}/." "${src}"
 chmod -R u+w "${src}"
 cd "${src}"
@@ -108,7 +109,7 @@ for t in "${missing[@]}"; do
 		nice -n 19 go build -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./cmd/kubelet
 		;;
 	e2e_node.test)
-		nice -n 19 go test -c -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./test/e2e_node
+		nice -n 19 go test -c -vet=off -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./test/e2e_node
 		;;
 	agnhost)
 		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./test/images/agnhost
