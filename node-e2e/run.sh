@@ -480,15 +480,15 @@ while IFS= read -r line; do
 	if [[ "$regex" == "$line" || -z "$reason" ]]; then
 		die "node-e2e/skip.txt: entry without a reason (use 'REGEX # reason'): $line"
 	fi
-	skip_args+=("-ginkgo.skip=$regex")
+	skip_args+=("--ginkgo.skip=$regex")
 done <"$ne/skip.txt"
 
-focus_args=("-ginkgo.focus=$FOCUS")
+focus_args=("--ginkgo.focus=$FOCUS")
 if [[ ${SUBSET:-} == 1 ]]; then
 	focus_args=()
 	while IFS= read -r line; do
 		[[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
-		focus_args+=("-ginkgo.focus=$line")
+		focus_args+=("--ginkgo.focus=$line")
 	done <"$ne/subset.txt"
 	FOCUS="node-e2e/subset.txt (${#focus_args[@]} entries)"
 fi
@@ -515,10 +515,9 @@ start=$(date +%s)
 		--node-name "$node_name" \
 		--kubelet-config-file "$H/kubelet-base.yaml" \
 		--kubelet-flags="$kubelet_flags" \
-		--kubelet-root-dir "$H/kubelet" \
 		--report-dir "$results" \
-		-ginkgo.no-color \
-		-ginkgo.timeout="${NODE_E2E_TIMEOUT:-8h}" \
+		--ginkgo.no-color \
+		--ginkgo.timeout="${NODE_E2E_TIMEOUT:-8h}" \
 		"${focus_args[@]}" \
 		"${skip_args[@]}" ${NODE_E2E_ARGS:-}
 ) >"$results/e2e_node.log" 2>&1 &
