@@ -62,7 +62,7 @@ run: deps build $(STACK_DEPS)
 
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
-UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/
+UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/ ./node-e2e/helpers/curl/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.

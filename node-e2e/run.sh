@@ -236,6 +236,7 @@ mkdir -p "$bin/helpers"
 	for h in pgrep ipcs webserver pause nnp; do
 		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./critest/helpers/$h" || exit 1
 	done
+	CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/curl" ./node-e2e/helpers/curl || exit 1
 	nice -n 19 go build -o "$bin/node-e2e-registry" ./node-e2e/cmd/node-e2e-registry || exit 1
 ) || die "building the helpers and node-e2e-registry failed"
 if [[ $RUNTIME == podshim && ! -x "$podshimd" ]]; then

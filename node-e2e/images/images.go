@@ -11,6 +11,7 @@ package images
 
 import (
 	"fmt"
+	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -61,7 +62,8 @@ var standIns = []struct{ name, critest string }{
 }
 
 // Build builds every image of the suite. agnhostBin is the static agnhost
-// binary (kubelet/build.sh agnhost).
+// binary (kubelet/build.sh agnhost); in.HelpersDir must also hold curl
+// (node-e2e/helpers/curl).
 func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 	crit, err := catalog.Build(in)
 	if err != nil {
@@ -82,7 +84,7 @@ func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 		out = append(out, catalog.Entry{Names: []string{s.name}, Image: img})
 	}
 	base := byName[catalog.DefaultBusybox]
-	ag, err := agnhost(base, agnhostBin)
+	ag, err := agnhost(base, agnhostBin, filepath.Join(in.HelpersDir, "curl"))
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", Agnhost, err)
 	}
@@ -97,10 +99,14 @@ func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 
 // agnhost is test/images/agnhost/Dockerfile on the busybox base: /agnhost
 // and the /agnhost-2 link, /uploads, user-defined-in-image (uid 1000) in
-// group-defined-in-image (gid 50000), ENTRYPOINT /agnhost, CMD pause.
-func agnhost(base v1.Image, bin string) (v1.Image, error) {
+// group-defined-in-image (gid 50000), ENTRYPOINT /agnhost, CMD pause, and
+// curl (node-e2e/helpers/curl: the suites exec curl in agnhost pods).
+func agnhost(base v1.Image, bin, curl string) (v1.Image, error) {
 	l := testimage.NewLayer()
 	if err := l.HostFile("/agnhost", 0o755, bin); err != nil {
+		return nil, err
+	}
+	if err := l.HostFile("/usr/bin/curl", 0o755, curl); err != nil {
 		return nil, err
 	}
 	l.Symlink("/agnhost-2", "agnhost")

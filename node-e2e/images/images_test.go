@@ -48,7 +48,7 @@ func fakeInputs(t *testing.T) (catalog.Inputs, string) {
 	for _, lib := range []string{"ld-linux-x86-64.so.2", "libc.so.6", "libresolv.so.2"} {
 		write(filepath.Join(in.LibcDir, "lib", "x86_64-linux-gnu", lib), []byte("lib "+lib))
 	}
-	for _, h := range []string{"pgrep", "ipcs", "webserver", "pause", "nnp"} {
+	for _, h := range []string{"pgrep", "ipcs", "webserver", "pause", "nnp", "curl"} {
 		write(filepath.Join(in.HelpersDir, h), []byte("helper "+h))
 	}
 	agnhost := filepath.Join(root, "agnhost")
@@ -139,6 +139,9 @@ func TestBuildServesEverySuiteImage(t *testing.T) {
 	if !bytes.Contains(data["etc/group"], []byte("\ngroup-defined-in-image:x:50000:user-defined-in-image\n")) ||
 		!bytes.Contains(data["etc/passwd"], []byte("\nuser-defined-in-image:x:1000:1000:")) {
 		t.Errorf("agnhost /etc/passwd or /etc/group lacks the image's user and group")
+	}
+	if !bytes.Equal(data["usr/bin/curl"], []byte("helper curl")) {
+		t.Errorf("agnhost /usr/bin/curl is %q", data["usr/bin/curl"])
 	}
 	if _, ok := data["bin/busybox"]; !ok {
 		t.Errorf("agnhost has no busybox shell")
