@@ -41,7 +41,9 @@ done
 
 missing=()
 for t in "${targets[@]}"; do
-	[[ -x "${out_dir}/${t}" ]] || missing+=("$t")
+	if [[ ! -x "${out_dir}/${t}" || ($t == agnhost && ! -f "${out_dir}/agnhost-localhost.key") ]]; then
+		missing+=("$t")
+	fi
 done
 if ((${#missing[@]} == 0)); then
 	for t in "${targets[@]}"; do echo "${out_dir}/${t}"; done
@@ -113,6 +115,9 @@ for t in "${missing[@]}"; do
 		;;
 	agnhost)
 		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./test/images/agnhost
+		# The image's test TLS pair, for node-e2e/images.
+		cp test/images/agnhost/porter/localhost.crt "${out_dir}/agnhost-localhost.crt"
+		cp test/images/agnhost/porter/localhost.key "${out_dir}/agnhost-localhost.key"
 		;;
 	esac
 	mv "${bin}.tmp.$$" "${bin}"

@@ -62,7 +62,8 @@ var standIns = []struct{ name, critest string }{
 }
 
 // Build builds every image of the suite. agnhostBin is the static agnhost
-// binary (kubelet/build.sh agnhost); in.HelpersDir must also hold curl
+// binary (kubelet/build.sh agnhost), with agnhost-localhost.crt and
+// agnhost-localhost.key (test/images/agnhost/porter) beside it; in.HelpersDir must also hold curl
 // (node-e2e/helpers/curl).
 func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 	crit, err := catalog.Build(in)
@@ -100,7 +101,8 @@ func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 // agnhost is test/images/agnhost/Dockerfile on the busybox base: /agnhost
 // and the /agnhost-2 link, /uploads, user-defined-in-image (uid 1000) in
 // group-defined-in-image (gid 50000), ENTRYPOINT /agnhost, CMD pause, and
-// curl (node-e2e/helpers/curl: the suites exec curl in agnhost pods).
+// curl (node-e2e/helpers/curl: the suites exec curl in agnhost pods) and
+// /localhost.crt and /localhost.key.
 func agnhost(base v1.Image, bin, curl string) (v1.Image, error) {
 	l := testimage.NewLayer()
 	if err := l.HostFile("/agnhost", 0o755, bin); err != nil {
@@ -108,6 +110,13 @@ func agnhost(base v1.Image, bin, curl string) (v1.Image, error) {
 	}
 	if err := l.HostFile("/usr/bin/curl", 0o755, curl); err != nil {
 		return nil, err
+	}
+	// The image's test TLS pair (ADD porter/localhost.crt, .key): netexec
+	// serves https with it in the lifecycle hook specs.
+	for _, f := range []string{"localhost.crt", "localhost.key"} {
+		if err := l.HostFile("/"+f, 0o644, filepath.Join(filepath.Dir(bin), "agnhost-"+f)); err != nil {
+			return nil, err
+		}
 	}
 	l.Symlink("/agnhost-2", "agnhost")
 	l.Dir("/uploads", 0o755)

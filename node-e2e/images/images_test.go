@@ -53,6 +53,8 @@ func fakeInputs(t *testing.T) (catalog.Inputs, string) {
 	}
 	agnhost := filepath.Join(root, "agnhost")
 	write(agnhost, []byte("agnhost binary"))
+	write(filepath.Join(root, "agnhost-localhost.crt"), []byte("crt"))
+	write(filepath.Join(root, "agnhost-localhost.key"), []byte("key"))
 	return in, agnhost
 }
 
@@ -139,6 +141,9 @@ func TestBuildServesEverySuiteImage(t *testing.T) {
 	if !bytes.Contains(data["etc/group"], []byte("\ngroup-defined-in-image:x:50000:user-defined-in-image\n")) ||
 		!bytes.Contains(data["etc/passwd"], []byte("\nuser-defined-in-image:x:1000:1000:")) {
 		t.Errorf("agnhost /etc/passwd or /etc/group lacks the image's user and group")
+	}
+	if !bytes.Equal(data["localhost.crt"], []byte("crt")) || !bytes.Equal(data["localhost.key"], []byte("key")) {
+		t.Errorf("agnhost lacks /localhost.crt or /localhost.key")
 	}
 	if !bytes.Equal(data["usr/bin/curl"], []byte("helper curl")) {
 		t.Errorf("agnhost /usr/bin/curl is %q", data["usr/bin/curl"])
