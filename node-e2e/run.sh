@@ -51,9 +51,10 @@ sandbox_image=registry.k8s.io/pause:3.10.1
 cni_network=podshim-nodee2e
 cni_bridge=cni-ne2e0
 cni_subnet=10.93.0.0/16
-# kubelet's cgroupRoot: every pod cgroup lives below /nodee2e in each
-# hierarchy, apart from anything else on the machine.
-cgroup_root=nodee2e
+# kubelet's pod cgroups: kubelet's cgroupRoot is / (the suite's cgroup specs
+# look for /kubepods at the top of each hierarchy), so every pod cgroup lives
+# below /kubepods, which the harness refuses to share and removes at the end.
+cgroup_root=kubepods
 node_name=nodee2e
 
 case "$RUNTIME" in
@@ -74,6 +75,7 @@ containerd_pid=""
 runtime_pid=""
 endpoint=""
 cleaned=0
+cgroup_owned=0
 
 # stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL.
 stop_pid() {
@@ -100,7 +102,7 @@ pids_with_arg() {
 	done
 }
 
-# cgroup_dirs: the harness's cgroup root in every v1 hierarchy.
+# cgroup_dirs: the harness's pod cgroup tree in every v1 hierarchy.
 cgroup_dirs() {
 	local h
 	for h in /sys/fs/cgroup/*/; do
@@ -111,18 +113,14 @@ cgroup_dirs() {
 	done
 }
 
-# create_cgroup_root: kubelet requires its cgroupRoot to exist; a new cpuset
-# cgroup starts with no CPUs and no memory nodes, so it gets its parent's.
-create_cgroup_root() {
-	local d f
+# cgroup_tree_busy: whether a process lives in /kubepods already (another
+# kubelet's pods).
+cgroup_tree_busy() {
+	local d
 	for d in $(cgroup_dirs); do
-		mkdir -p "$d" || return 1
-		if [[ $d == /sys/fs/cgroup/cpuset/* ]]; then
-			for f in cpuset.cpus cpuset.mems; do
-				cat "$(dirname "$d")/$f" >"$d/$f" || return 1
-			done
-		fi
+		[[ -d $d ]] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q . && return 0
 	done
+	return 1
 }
 
 # remove_cgroup_root kills what is left in the cgroup tree and removes it,
@@ -188,7 +186,7 @@ cleanup() {
 		log "stopping leftover process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120)"
 		kill -KILL "$pid" 2>/dev/null
 	done
-	remove_cgroup_root
+	[[ $cgroup_owned == 1 ]] && remove_cgroup_root
 	awk -v h="$H/" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null || log "umount $m failed"
 	done
@@ -421,7 +419,8 @@ log "$RUNTIME ready at $endpoint"
 
 # ------------------------------------------------------------------ kubelet --
 
-create_cgroup_root || die "cannot create the cgroup root /$cgroup_root"
+cgroup_tree_busy && die "processes live in /$cgroup_root already: another kubelet's pods?"
+cgroup_owned=1
 
 # The base KubeletConfiguration the suite starts from (--kubelet-config-file);
 # the suite then sets anonymous auth, AlwaysAllow, read-only port 10255 and
@@ -433,8 +432,8 @@ kind: KubeletConfiguration
 # containerd 1.6 has no RuntimeConfig RPC; cgroupfs is what both runtimes use.
 cgroupDriver: cgroupfs
 cgroupsPerQOS: true
-# Pod cgroups below /$cgroup_root/kubepods, removed with the run.
-cgroupRoot: /$cgroup_root
+# Pod cgroups below /kubepods, removed with the run (see cgroup_root).
+cgroupRoot: /
 # The suite's test/e2e_node/jenkins/default-kubelet-config.yaml values.
 volumeStatsAggPeriod: 10s
 serializeImagePulls: false
