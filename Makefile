@@ -74,7 +74,7 @@ run: deps build $(STACK_DEPS)
 # skip under -short and run in `integration`).
 UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./validate/ ./internal/... ./features/ ./userns/ \
 	./metrics/ ./tracing/... ./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/ \
-	./faultpoint/ ./critest/catalog/ ./critest/testimage/ ./bench/
+	./faultpoint/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/ ./node-e2e/helpers/curl/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.
@@ -109,7 +109,7 @@ test-stack: integration critest kubelet-e2e-all
 
 # The conformance harness, the kubelet end-to-end tests and the benchmark
 # have their own make files.
--include critest/critest.mk kubelet/kubelet.mk bench/bench.mk
+-include critest/critest.mk kubelet/kubelet.mk bench/bench.mk node-e2e/node-e2e.mk
 
 # install: see the top of this file. Existing config files are kept, and
 # crictl.yaml points at the listen address of the installed config.

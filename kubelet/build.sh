@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# build.sh builds kubelet from the Kubernetes Go module at a pinned version and
-# caches the binary in kubelet/_bin/<version>/kubelet (git-ignored). It does
-# nothing when that binary already exists, so it is cheap to call from make.
+# build.sh builds binaries from the Kubernetes Go module at ONE pinned version
+# and caches each in kubelet/_bin/<version>/<name> (git-ignored). A binary that
+# already exists is not rebuilt, so it is cheap to call from make.
+#
+# Targets (arguments; default: kubelet):
+#   kubelet         go build ./cmd/kubelet
+#   e2e_node.test   go test -c ./test/e2e_node (the node conformance suite,
+#                   node-e2e/node-e2e.mk)
+#   agnhost         CGO_ENABLED=0 go build ./test/images/agnhost (static; the
+#                   e2e tests' agnhost image, node-e2e/)
 #
 # Why not `go install k8s.io/kubernetes/cmd/kubelet@v1.34.4`: the module's go.mod
 # replaces every k8s.io/* staging module with ./staging/src/k8s.io/<name>, and
@@ -9,19 +16,37 @@
 # module: drop those replace lines, require the published v0.<minor>.<patch>
 # version of each staging module instead, delete vendor/ and go.work, and build
 # with GOWORK=off GOFLAGS=-mod=mod. podshim's own module never imports
-# k8s.io/kubernetes.
+# k8s.io/kubernetes. All targets are built from the same prepared copy, so
+# kubelet and the test binary always come from the same Kubernetes.
 #
-# Usage: kubelet/build.sh            (prints the binary's path on stdout)
-#        KUBELET_VERSION=v1.34.4 kubelet/build.sh
+# Usage: kubelet/build.sh [target...]   (prints each binary's path on stdout)
+#        KUBELET_VERSION=v1.34.4 kubelet/build.sh kubelet e2e_node.test
 set -euo pipefail
 
 version="${KUBELET_VERSION:-v1.34.4}"
 here="$(cd "$(dirname "$0")" && pwd)"
 out_dir="${here}/_bin/${version}"
-bin="${out_dir}/kubelet"
+targets=("$@")
+((${#targets[@]} > 0)) || targets=(kubelet)
 
-if [[ -x "${bin}" ]]; then
-	echo "${bin}"
+for t in "${targets[@]}"; do
+	case "$t" in
+	kubelet | e2e_node.test | agnhost) ;;
+	*)
+		echo "build.sh: unknown target '$t' (kubelet, e2e_node.test, agnhost)" >&2
+		exit 2
+		;;
+	esac
+done
+
+missing=()
+for t in "${targets[@]}"; do
+	if [[ ! -x "${out_dir}/${t}" || ($t == agnhost && ! -f "${out_dir}/agnhost-localhost.key") ]]; then
+		missing+=("$t")
+	fi
+done
+if ((${#missing[@]} == 0)); then
+	for t in "${targets[@]}"; do echo "${out_dir}/${t}"; done
 	exit 0
 fi
 
@@ -41,10 +66,14 @@ if [[ -z "${mod_dir}" || ! -d "${mod_dir}" ]]; then
 	exit 1
 fi
 
-src="${out_dir}/src"
-rm -rf "${src}"
+# One source copy and one temporary output name per build.sh process: two
+# concurrent builds of the same version (kubelet/_bin may be shared between
+# worktrees) must not share, overwrite or remove each other's files.
 mkdir -p "${out_dir}"
-cp -r "${mod_dir}" "${src}"
+src="$(mktemp -d "${out_dir}/src.XXXXXX")"
+trap 'rm -rf "${src}"' EXIT
+trap 'exit 130' INT TERM
+cp -r "${mod_dir}/." "${src}"
 chmod -R u+w "${src}"
 cd "${src}"
 rm -rf vendor go.work go.work.sum
@@ -74,10 +103,25 @@ ldflags="-s -w -X ${pkg}.gitVersion=${version} -X ${pkg}.gitTreeState=clean"
 ldflags+=" -X ${pkg}.gitMajor=1 -X ${pkg}.gitMinor=$(echo "${version}" | cut -d. -f2)"
 ldflags+=" -X ${pkg}.buildDate=1970-01-01T00:00:00Z"
 
-echo "build.sh: building kubelet ${version} (takes minutes)" >&2
-nice -n 10 go build -trimpath -ldflags "${ldflags}" -o "${bin}.tmp" ./cmd/kubelet
-mv "${bin}.tmp" "${bin}"
+for t in "${missing[@]}"; do
+	bin="${out_dir}/${t}"
+	echo "build.sh: building ${t} ${version} (takes minutes)" >&2
+	case "$t" in
+	kubelet)
+		nice -n 19 go build -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./cmd/kubelet
+		;;
+	e2e_node.test)
+		nice -n 19 go test -c -vet=off -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./test/e2e_node
+		;;
+	agnhost)
+		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags "${ldflags}" -o "${bin}.tmp.$$" ./test/images/agnhost
+		# The image's test TLS pair, for node-e2e/images.
+		cp test/images/agnhost/porter/localhost.crt "${out_dir}/agnhost-localhost.crt"
+		cp test/images/agnhost/porter/localhost.key "${out_dir}/agnhost-localhost.key"
+		;;
+	esac
+	mv "${bin}.tmp.$$" "${bin}"
+done
 cd "${here}"
-rm -rf "${src}"
-"${bin}" --version >&2
-echo "${bin}"
+[[ ! -x "${out_dir}/kubelet" ]] || "${out_dir}/kubelet" --version >&2
+for t in "${targets[@]}"; do echo "${out_dir}/${t}"; done

@@ -12,7 +12,10 @@ import (
 // records. Every chunk read is handed to tee (for attach clients) as soon as
 // it arrives, whole lines or not: `echo -n` output must reach an attached
 // client before any newline does. A trailing line without newline is
-// written as F at EOF. file may be nil when the container has no log path.
+// written as P at EOF, as containerd does: kubelet ends every F record with
+// a newline, and `echo -n DONE` must read back as "DONE" (the
+// FallbackToLogsOnError termination message spec of the node conformance
+// suite). file may be nil when the container has no log path.
 //
 // An idle stream holds no read buffer (see readChunks); only the start of
 // a line still waiting for its newline is kept between reads.
@@ -63,7 +66,7 @@ func Copy(file *File, stream string, r io.Reader, maxLine int, tee func([]byte))
 		return nil
 	})
 	if len(pending) > 0 {
-		if werr := write(false, pending); werr != nil && err == nil {
+		if werr := write(true, pending); werr != nil && err == nil {
 			err = werr
 		}
 	}

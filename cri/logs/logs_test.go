@@ -36,7 +36,7 @@ func TestCopyFormatsAndSplits(t *testing.T) {
 		ts + " stdout P world xxxxxxxxxx",
 		ts + " stdout F xxxxxxxxxx",
 		ts + " stdout P tail-without-a-n",
-		ts + " stdout F ewline",
+		ts + " stdout P ewline",
 	}, "\n") + "\n"
 	if string(got) != want {
 		t.Fatalf("log =\n%s\nwant\n%s", got, want)

@@ -53,7 +53,7 @@ func TestCopyFromFIFO(t *testing.T) {
 	f.Close()
 	data, _ := os.ReadFile(f.Path())
 	ts := "2026-11-23T08:00:00.123456789Z"
-	want := ts + " stdout F abc\n" + ts + " stdout P defghijklmnopqrs\n" + ts + " stdout F tuvwxyz\n" + ts + " stdout F tail\n"
+	want := ts + " stdout F abc\n" + ts + " stdout P defghijklmnopqrs\n" + ts + " stdout F tuvwxyz\n" + ts + " stdout P tail\n"
 	if string(data) != want {
 		t.Fatalf("log =\n%s\nwant\n%s", data, want)
 	}

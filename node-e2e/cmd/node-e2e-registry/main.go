@@ -1,0 +1,116 @@
+// Command node-e2e-registry builds the images of the Kubernetes node
+// conformance suite (node-e2e/images), serves them from an in-process
+// registry on 127.0.0.1 (critest/testimage) and writes the hosts.toml files
+// that make a runtime pull them under their upstream names through it. It
+// writes the registry address to --addr-file once every image is pushed, then
+// serves until SIGINT or SIGTERM.
+//
+//	node-e2e-registry --busybox-dir D --libc-dir D --helpers-dir D --agnhost F \
+//	    --hosts-dir /tmp/x/registry-hosts --addr-file /tmp/x/registry.addr
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/podshim/podshim/critest/catalog"
+	"github.com/podshim/podshim/critest/testimage"
+	"github.com/podshim/podshim/node-e2e/images"
+)
+
+// options are the command's flags.
+type options struct {
+	inputs     catalog.Inputs
+	agnhost    string
+	listen     string
+	hostsDir   string
+	addrFile   string
+	requestLog string
+}
+
+func main() {
+	var o options
+	o.inputs.RegisterFlags(flag.CommandLine)
+	flag.StringVar(&o.agnhost, "agnhost", "", "static agnhost binary (kubelet/build.sh agnhost)")
+	flag.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to serve on")
+	flag.StringVar(&o.hostsDir, "hosts-dir", "", "directory to write <host>/hosts.toml files into (required)")
+	flag.StringVar(&o.addrFile, "addr-file", "", "file to write the registry address into once it is ready")
+	flag.StringVar(&o.requestLog, "request-log", "", "file to write the served requests into at exit")
+	flag.Parse()
+	log := logrus.WithField("cmd", "node-e2e-registry")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, log); err != nil {
+		log.WithError(err).Error("failed")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, log *logrus.Entry) error {
+	if err := o.inputs.Check(); err != nil {
+		return err
+	}
+	if o.hostsDir == "" || o.agnhost == "" {
+		return fmt.Errorf("--hosts-dir and --agnhost are required")
+	}
+	start := time.Now()
+	entries, err := images.Build(o.inputs, o.agnhost)
+	if err != nil {
+		return err
+	}
+	reg, err := testimage.StartRegistryAt(ctx, o.listen)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := reg.Close(); err != nil {
+			log.WithError(err).Warn("stop registry")
+		}
+		if o.requestLog != "" {
+			data := strings.Join(reg.Requests(), "\n") + "\n"
+			if err := os.WriteFile(o.requestLog, []byte(data), 0o644); err != nil {
+				log.WithError(err).Warn("write request log")
+			}
+		}
+	}()
+	for _, e := range entries {
+		for _, n := range e.Names {
+			if err := reg.PushContext(ctx, catalog.RepoPath(n), e.Image); err != nil {
+				return fmt.Errorf("push %s: %w", n, err)
+			}
+		}
+	}
+	// Every image lives on registry.k8s.io; the others are hosts specs name
+	// that must not reach the network either.
+	hosts := append(catalog.Hosts(entries), "gcr.io", "docker.io", "k8s.gcr.io")
+	for _, h := range hosts {
+		if err := testimage.WriteHostsTOML(o.hostsDir, h, reg.Addr()); err != nil {
+			return err
+		}
+	}
+	for _, s := range images.Skipped() {
+		log.WithFields(logrus.Fields{"image": s.Name, "reason": s.Reason}).Info("not served")
+	}
+	if o.addrFile != "" {
+		tmp := o.addrFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(reg.Addr()+"\n"), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, o.addrFile); err != nil {
+			return err
+		}
+	}
+	log.WithFields(logrus.Fields{"addr": reg.Addr(), "images": len(entries), "hosts": hosts,
+		"took": time.Since(start).Round(time.Millisecond)}).Info("ready")
+	fmt.Printf("node-e2e-registry listening on %s\n", reg.Addr())
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,547 @@
+#!/usr/bin/env bash
+# Runs Kubernetes' node conformance suite (test/e2e_node, focus
+# [NodeConformance]) against a runtime started here, and prints
+# "N passed, M failed, K skipped" as its last line. It exits 0 only when no
+# spec failed.
+#
+#   RUNTIME=podshim    node-e2e/run.sh   # bin/podshimd on its own containerd (CRI plugin off)
+#   RUNTIME=containerd node-e2e/run.sh   # containerd's own CRI plugin, separate instance
+#
+# Environment:
+#   RUNTIME          podshim (default) or containerd
+#   FOCUS            ginkgo focus regex (default '\[NodeConformance\]')
+#   SUBSET=1         run only the specs node-e2e/subset.txt lists (each line a
+#                    focus regex; the full focus takes hours on this machine)
+#   NODE_E2E_TIMEOUT ginkgo's suite timeout (default 8h)
+#   NODE_E2E_DIR     work directory (default /tmp/nodee2e-h); everything it starts lives there
+#   STACK            debian (default) or current: names the results directory;
+#                    containerd and runc are the ones on PATH
+#   NODE_E2E_RESULTS results directory (default node-e2e/_results/$RUNTIME-$STACK)
+#   KUBELET_VERSION  the Kubernetes version of kubelet AND e2e_node.test (one
+#                    pin, kubelet/kubelet.mk)
+#   PODSHIMD         podshimd binary (default bin/podshimd)
+#   NODE_E2E_ARGS    extra arguments for e2e_node.test
+#
+# What it does: builds kubelet, e2e_node.test and agnhost from the Kubernetes
+# module (kubelet/build.sh), the static critest helpers and
+# node-e2e-registry; starts node-e2e-registry (the suite's images under their
+# registry.k8s.io names on 127.0.0.1, with hosts.toml mirrors); writes the CNI
+# network podshim-nodee2e (bridge cni-ne2e0, 10.93.0.0/16); starts containerd
+# and the runtime under test; runs e2e_node.test, which starts etcd and
+# kube-apiserver in a child process of itself and kubelet from
+# kubelet/_bin/<version>/ pointed at the runtime; skips what node-e2e/skip.txt
+# lists; and stops and removes everything it started, on success, failure or
+# interrupt.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ne=$repo/node-e2e
+RUNTIME=${RUNTIME:-podshim}
+H=${NODE_E2E_DIR:-/tmp/nodee2e-h}
+STACK=${STACK:-debian}
+FOCUS=${FOCUS:-'\[NodeConformance\]'}
+results=${NODE_E2E_RESULTS:-$ne/_results/$RUNTIME-$STACK}
+podshimd=${PODSHIMD:-$repo/bin/podshimd}
+export KUBELET_VERSION=${KUBELET_VERSION:-v1.34.4}
+kbin=$repo/kubelet/_bin/$KUBELET_VERSION
+bin=$ne/_bin
+debs=$repo/critest/_tools/debs
+
+sandbox_image=registry.k8s.io/pause:3.10.1
+cni_network=podshim-nodee2e
+cni_bridge=cni-ne2e0
+cni_subnet=10.93.0.0/16
+# kubelet's pod cgroups: kubelet's cgroupRoot is / (the suite's cgroup specs
+# look for /kubepods at the top of each hierarchy), so every pod cgroup lives
+# below /kubepods, which the harness refuses to share and removes at the end.
+cgroup_root=kubepods
+node_name=nodee2e
+
+case "$RUNTIME" in
+podshim | containerd) ;;
+*)
+	echo "node-e2e/run.sh: RUNTIME must be podshim or containerd, not '$RUNTIME'" >&2
+	exit 2
+	;;
+esac
+
+log() { echo "node-e2e/run.sh: $*" >&2; }
+
+# ---------------------------------------------------------------- cleanup --
+
+test_pid=""
+registry_pid=""
+containerd_pid=""
+runtime_pid=""
+endpoint=""
+cleaned=0
+cgroup_owned=0
+
+# stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL.
+stop_pid() {
+	local pid=$1 name=$2
+	[[ -n "$pid" ]] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 150); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+		sleep 0.1
+	done
+	log "$name (pid $pid) did not stop on SIGTERM; killing it"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+# pids_with_arg TEXT: pids of processes whose command line contains TEXT.
+pids_with_arg() {
+	local text=$1 d cmd
+	for d in /proc/[0-9]*; do
+		[[ ${d#/proc/} == "$$" ]] && continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
+		[[ "$cmd" == *"$text"* ]] && echo "${d#/proc/}"
+	done
+}
+
+# cgroup_dirs: the harness's pod cgroup tree in every v1 hierarchy.
+cgroup_dirs() {
+	local h
+	for h in /sys/fs/cgroup/*/; do
+		h=${h%/}
+		[[ $h == /sys/fs/cgroup/unified ]] && continue
+		[[ -L $h ]] && continue
+		[[ -e $h/cgroup.procs ]] && echo "$h/$cgroup_root"
+	done
+}
+
+# cgroup_tree_busy: whether a process lives in /kubepods already (another
+# kubelet's pods).
+cgroup_tree_busy() {
+	local d
+	for d in $(cgroup_dirs); do
+		[[ -d $d ]] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q . && return 0
+	done
+	return 1
+}
+
+# remove_cgroup_root kills what is left in the cgroup tree and removes it,
+# deepest first.
+remove_cgroup_root() {
+	local d p
+	for d in $(cgroup_dirs); do
+		[[ -d $d ]] || continue
+		for p in $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
+	sleep 0.5
+	for d in $(cgroup_dirs); do
+		[[ -d $d ]] || continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		[[ -d $d ]] && log "could not remove cgroup $d"
+	done
+}
+
+# ctr_sweep kills and deletes every task and container still known to this
+# run's containerd (in any namespace), so no container process outlives it.
+ctr_sweep() {
+	[[ -S "${containerd_sock:-}" ]] && kill -0 "${containerd_pid:-}" 2>/dev/null || return 0
+	local ns id ctr_cmd=(ctr --address "$containerd_sock" --timeout 30s)
+	for ns in $("${ctr_cmd[@]}" namespaces list -q 2>/dev/null); do
+		for id in $("${ctr_cmd[@]}" -n "$ns" tasks list -q 2>/dev/null); do
+			"${ctr_cmd[@]}" -n "$ns" tasks kill -s SIGKILL "$id" >/dev/null 2>&1
+		done
+		for id in $("${ctr_cmd[@]}" -n "$ns" tasks list -q 2>/dev/null); do
+			for _ in $(seq 50); do
+				"${ctr_cmd[@]}" -n "$ns" tasks delete -f "$id" >/dev/null 2>&1 && break
+				sleep 0.1
+			done
+		done
+		for id in $("${ctr_cmd[@]}" -n "$ns" containers list -q 2>/dev/null); do
+			"${ctr_cmd[@]}" -n "$ns" containers delete "$id" >/dev/null 2>&1 || log "could not delete container $ns/$id"
+		done
+	done
+}
+
+cleanup() {
+	[[ $cleaned == 1 ]] && return 0
+	cleaned=1
+	set +e
+	log "cleaning up"
+	stop_pid "$test_pid" e2e_node.test
+	# e2e_node.test stops its services and kubelet itself; whatever survived
+	# a killed run (they run the binaries from $kbin with $H paths) goes.
+	local pid
+	for pid in $(pids_with_arg "$H/kubelet"); do
+		log "stopping leftover process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120)"
+		kill -KILL "$pid" 2>/dev/null
+	done
+	if [[ -n "$endpoint" && -x "$crictl_bin" ]] && kill -0 "${runtime_pid:-$containerd_pid}" 2>/dev/null; then
+		timeout 120 "$crictl_bin" --runtime-endpoint "$endpoint" --timeout 60s rmp -fa >/dev/null 2>&1 ||
+			log "crictl rmp -fa failed"
+	fi
+	stop_pid "$runtime_pid" "$RUNTIME runtime"
+	ctr_sweep
+	stop_pid "$containerd_pid" containerd
+	for pid in $(pids_with_arg "$H/containerd/containerd.sock"); do
+		log "stopping leftover process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120)"
+		kill -KILL "$pid" 2>/dev/null
+	done
+	[[ $cgroup_owned == 1 ]] && remove_cgroup_root
+	awk -v h="$H/" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || log "umount $m failed"
+	done
+	stop_pid "$registry_pid" node-e2e-registry
+	if ip link show "$cni_bridge" >/dev/null 2>&1; then
+		ip link delete "$cni_bridge" 2>/dev/null || log "ip link delete $cni_bridge failed"
+	fi
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+		grep -qxF "$ns" "$H/netns.before" 2>/dev/null && continue
+		if ip netns exec "$ns" ip -4 addr show 2>/dev/null | grep -q "inet ${cni_subnet%%.0.0/*}\."; then
+			log "removing leftover network namespace $ns"
+			ip netns delete "$ns" 2>/dev/null
+		fi
+	done
+	if ! grep -qF " $H/" /proc/self/mountinfo; then
+		rm -rf "$H/cni/ipam" "$H/containerd/root" "$H/containerd/state" "$H/containerd/runc" "$H/podshim" "$H/kubelet"
+	fi
+}
+
+on_signal() {
+	log "interrupted"
+	exit 130
+}
+trap cleanup EXIT
+trap on_signal INT TERM
+
+die() {
+	log "$*"
+	cleanup
+	echo "harness error: $*"
+	exit 2
+}
+
+# ------------------------------------------------------------------ build --
+
+"$repo/kubelet/build.sh" kubelet e2e_node.test agnhost >/dev/null || die "building kubelet, e2e_node.test and agnhost failed"
+cri_version=$(awk '$1 == "require" && $2 == "sigs.k8s.io/cri-tools" { print $3 }' "$repo/critest/tools/go.mod")
+"$repo/critest/tools/build.sh" >/dev/null || die "building crictl failed"
+crictl_bin=$repo/critest/_tools/$cri_version/crictl
+"$repo/critest/debs.sh" "$debs" || die "fetching the Debian packages failed"
+mkdir -p "$bin/helpers"
+(
+	cd "$repo" || exit 1
+	for h in pgrep ipcs webserver pause nnp; do
+		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./critest/helpers/$h" || exit 1
+	done
+	CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/curl" ./node-e2e/helpers/curl || exit 1
+	nice -n 19 go build -o "$bin/node-e2e-registry" ./node-e2e/cmd/node-e2e-registry || exit 1
+) || die "building the helpers and node-e2e-registry failed"
+if [[ $RUNTIME == podshim && ! -x "$podshimd" ]]; then
+	die "$podshimd does not exist: build podshim first (make build)"
+fi
+
+# ------------------------------------------------------------------ start --
+
+if [[ -d "$H" ]]; then
+	for pid in $(pids_with_arg "$H/"); do
+		die "process $pid from an earlier run still uses $H; stop it first"
+	done
+	awk -v h="$H/" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
+	rm -rf "$H"/{tmp,cni,registry-hosts,containerd,podshim,kubelet,work,path,logs,registry.addr}
+fi
+mkdir -p "$H"/{tmp,cni/net.d,cni/ipam,registry-hosts,containerd,podshim/root,podshim/state,kubelet,work,path,logs} "$results" ||
+	die "cannot create $H"
+rm -f "$results"/*.log "$results"/*.xml
+ip netns list 2>/dev/null | awk '{ print $1 }' >"$H/netns.before"
+
+# The suite's own services and kubelet listen on fixed ports.
+for port in 6443 10248 10250 10255; do
+	if ss -Hltn "sport = :$port" | grep -q .; then
+		die "port $port (kube-apiserver or kubelet of the suite) is in use"
+	fi
+done
+
+log "starting node-e2e-registry"
+"$bin/node-e2e-registry" \
+	--busybox-dir "$debs/busybox" --libc-dir "$debs/libc6" --helpers-dir "$bin/helpers" --agnhost "$kbin/agnhost" \
+	--hosts-dir "$H/registry-hosts" --addr-file "$H/registry.addr" --request-log "$results/registry-requests.log" \
+	>"$H/logs/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 600); do
+	[[ -s "$H/registry.addr" ]] && break
+	kill -0 "$registry_pid" 2>/dev/null || die "node-e2e-registry exited: $(tail -5 "$H/logs/registry.log")"
+	sleep 0.1
+done
+[[ -s "$H/registry.addr" ]] || die "node-e2e-registry did not become ready"
+log "registry on $(cat "$H/registry.addr"), mirrors for: $(ls "$H/registry-hosts" | tr '\n' ' ')"
+
+cat >"$H/cni/net.d/10-$cni_network.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "$cni_network",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$cni_bridge",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "$cni_subnet" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }],
+        "dataDir": "$H/cni/ipam"
+      }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } },
+    { "type": "loopback" }
+  ]
+}
+EOF
+
+containerd_sock=$H/containerd/containerd.sock
+if [[ $RUNTIME == containerd ]]; then
+	stream_port=""
+	for p in $(seq 10460 10560); do
+		ss -Hltn "sport = :$p" | grep -q . || { stream_port=$p; break; }
+	done
+	[[ -n "$stream_port" ]] || die "no free port in 10460-10560 for the streaming server"
+	cri_section=$(
+		cat <<EOF
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$sandbox_image"
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "$stream_port"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        Root = "$H/containerd/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$H/cni/net.d"
+    max_conf_num = 1
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$H/registry-hosts"
+EOF
+	)
+	disabled='disabled_plugins = []'
+else
+	cri_section=""
+	disabled='disabled_plugins = ["io.containerd.grpc.v1.cri"]'
+fi
+cat >"$H/containerd/config.toml" <<EOF
+version = 2
+root = "$H/containerd/root"
+state = "$H/containerd/state"
+$disabled
+
+[grpc]
+  address = "$containerd_sock"
+
+[ttrpc]
+  address = "$containerd_sock.ttrpc"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$H/containerd/opt"
+
+$cri_section
+EOF
+
+containerd_bin=$(command -v containerd) || die "containerd is not on PATH"
+containerd_version=$("$containerd_bin" --version | awk '{ print $3 }')
+runc_version=$(runc --version | awk 'NR == 1 { print $3 }')
+log "starting $containerd_bin ($containerd_version, runc $runc_version, $RUNTIME mode)"
+"$containerd_bin" --config "$H/containerd/config.toml" --log-level info >"$H/logs/containerd.log" 2>&1 &
+containerd_pid=$!
+for _ in $(seq 300); do
+	[[ -S "$containerd_sock" ]] && break
+	kill -0 "$containerd_pid" 2>/dev/null || die "containerd exited: $(tail -5 "$H/logs/containerd.log")"
+	sleep 0.1
+done
+[[ -S "$containerd_sock" ]] || die "containerd did not create $containerd_sock"
+
+if [[ $RUNTIME == containerd ]]; then
+	endpoint=unix://$containerd_sock
+	runtime_process=containerd
+	runtime_pid_file=$H/containerd.pid
+	echo "$containerd_pid" >"$runtime_pid_file"
+else
+	podshim_sock=$H/podshim/podshim.sock
+	log "starting podshimd"
+	"$podshimd" \
+		--listen "unix://$podshim_sock" \
+		--containerd-address "$containerd_sock" \
+		--root "$H/podshim/root" \
+		--state "$H/podshim/state" \
+		--cni-conf-dir "$H/cni/net.d" \
+		--cni-bin-dir /usr/lib/cni \
+		--registry-config-dir "$H/registry-hosts" \
+		--log-level debug \
+		>"$H/logs/podshimd.log" 2>&1 &
+	runtime_pid=$!
+	endpoint=unix://$podshim_sock
+	runtime_process=podshimd
+	runtime_pid_file=$H/podshimd.pid
+	echo "$runtime_pid" >"$runtime_pid_file"
+fi
+
+condition_true() {
+	tr -d ' \n' | grep -qE "\"status\":true,\"type\":\"$1\"|\"type\":\"$1\",\"status\":true"
+}
+ready=0
+for _ in $(seq 120); do
+	if [[ -n "$runtime_pid" ]] && ! kill -0 "$runtime_pid" 2>/dev/null; then
+		die "podshimd exited: $(tail -5 "$H/logs/podshimd.log")"
+	fi
+	info=$("$crictl_bin" --runtime-endpoint "$endpoint" --timeout 2s info 2>/dev/null)
+	if condition_true RuntimeReady <<<"$info" && condition_true NetworkReady <<<"$info"; then
+		ready=1
+		break
+	fi
+	sleep 0.5
+done
+[[ $ready == 1 ]] || die "$RUNTIME at $endpoint did not report RuntimeReady and NetworkReady within 60 s"
+log "$RUNTIME ready at $endpoint"
+
+# ------------------------------------------------------------------ kubelet --
+
+cgroup_tree_busy && die "processes live in /$cgroup_root already: another kubelet's pods?"
+cgroup_owned=1
+
+# The base KubeletConfiguration the suite starts from (--kubelet-config-file);
+# the suite then sets anonymous auth, AlwaysAllow, read-only port 10255 and
+# its static pod dir itself. Each setting that is not kubelet's default says
+# why it is there.
+cat >"$H/kubelet-base.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# containerd 1.6 has no RuntimeConfig RPC; cgroupfs is what both runtimes use.
+cgroupDriver: cgroupfs
+cgroupsPerQOS: true
+# Pod cgroups below /kubepods, removed with the run (see cgroup_root).
+cgroupRoot: /
+# The suite's test/e2e_node/jenkins/default-kubelet-config.yaml values.
+volumeStatsAggPeriod: 10s
+serializeImagePulls: false
+fileCheckFrequency: 10s
+evictionPressureTransitionPeriod: 30s
+# The disk is shared with other engineers' builds: the default free-space
+# thresholds could evict test pods for reasons outside the test.
+evictionHard:
+  memory.available: "100Mi"
+  nodefs.available: "1%"
+  nodefs.inodesFree: "1%"
+  imagefs.available: "1%"
+# Never garbage-collect the test images under a running test.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+failSwapOn: false
+# kubelet must not add its KUBE-* iptables chains to this shared machine.
+makeIPTablesUtilChains: false
+# Lowering its own oom_score_adj needs CAP_SYS_RESOURCE, which this machine
+# does not give.
+oomScoreAdj: 0
+# The default (/usr/libexec/kubernetes/...) would be created on the host.
+volumePluginDir: $H/kubelet/volume-plugins
+resolvConf: /etc/resolv.conf
+EOF
+
+# The suite runs kubelet through systemd-run when that is on PATH, but this
+# machine has no systemd (PID 1 is not systemd): its PATH gets every command
+# of /usr/bin except systemd-run and systemctl.
+for f in /usr/bin/*; do
+	case ${f##*/} in systemd-run | systemctl) continue ;; esac
+	ln -s "$f" "$H/path/${f##*/}"
+done
+test_path=$(tr ':' '\n' <<<"$PATH" | grep -vxE '/usr/bin|/bin' | tr '\n' ':')$H/path
+
+# ------------------------------------------------------------------- test --
+
+skip_args=()
+while IFS= read -r line; do
+	[[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+	regex=${line%% # *}
+	reason=${line#* # }
+	regex=${regex%"${regex##*[![:space:]]}"}
+	if [[ "$regex" == "$line" || -z "$reason" ]]; then
+		die "node-e2e/skip.txt: entry without a reason (use 'REGEX # reason'): $line"
+	fi
+	skip_args+=("--ginkgo.skip=$regex")
+done <"$ne/skip.txt"
+
+focus_args=("--ginkgo.focus=$FOCUS")
+if [[ ${SUBSET:-} == 1 ]]; then
+	focus_args=()
+	while IFS= read -r line; do
+		[[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+		focus_args+=("--ginkgo.focus=$line")
+	done <"$ne/subset.txt"
+	FOCUS="node-e2e/subset.txt (${#focus_args[@]} entries)"
+fi
+
+# kubelet flags (after --config, so they win over the suite's settings):
+# its own root dir; no --system-cgroups, --kubelet-cgroups or
+# --runtime-cgroups, which would move every process of this machine's root
+# cgroup (other people's too) into /system, and kubelet into /kubelet.
+kubelet_flags="--root-dir=$H/kubelet --system-cgroups= --kubelet-cgroups= --runtime-cgroups="
+
+log "running e2e_node.test $KUBELET_VERSION (${#skip_args[@]} skip entries, focus '$FOCUS')"
+start=$(date +%s)
+(
+	cd "$H/work" || exit 1
+	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY
+	# shellcheck disable=SC2086
+	PATH=$test_path TMPDIR=$H/tmp exec "$kbin/e2e_node.test" \
+		--container-runtime-endpoint "$endpoint" \
+		--image-service-endpoint "$endpoint" \
+		--container-runtime-process-name "$runtime_process" \
+		--container-runtime-pid-file "$runtime_pid_file" \
+		--k8s-bin-dir "$kbin" \
+		--prepull-images=false \
+		--node-name "$node_name" \
+		--kubelet-config-file "$H/kubelet-base.yaml" \
+		--kubelet-flags="$kubelet_flags" \
+		--report-dir "$results" \
+		--ginkgo.no-color \
+		--ginkgo.timeout="${NODE_E2E_TIMEOUT:-8h}" \
+		"${focus_args[@]}" \
+		"${skip_args[@]}" ${NODE_E2E_ARGS:-}
+) >"$results/e2e_node.log" 2>&1 &
+test_pid=$!
+tail -n +1 -f --pid="$test_pid" "$results/e2e_node.log" >&2 &
+tail_pid=$!
+wait "$test_pid"
+test_rc=$?
+test_pid=""
+wait "$tail_pid"
+elapsed=$(($(date +%s) - start))
+
+cp "$H/logs/"*.log "$results/" 2>/dev/null
+cleanup
+
+summary=$(grep -E '^(SUCCESS|FAIL)! .*-- [0-9]+ Passed \| [0-9]+ Failed' "$results/e2e_node.log" | tail -1)
+if [[ -z "$summary" ]]; then
+	log "e2e_node.test (exit $test_rc) printed no summary; see $results/e2e_node.log"
+	echo "harness error: e2e_node.test did not finish"
+	exit 2
+fi
+passed=$(sed -E 's/.* ([0-9]+) Passed.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.* ([0-9]+) Failed.*/\1/' <<<"$summary")
+skipped=$(sed -E 's/.* ([0-9]+) Skipped.*/\1/' <<<"$summary")
+echo "$RUNTIME on containerd $containerd_version, runc $runc_version, kubelet $KUBELET_VERSION: ${elapsed}s" >"$results/summary.txt"
+echo "$passed passed, $failed failed, $skipped skipped" | tee -a "$results/summary.txt"
+[[ $failed == 0 && $test_rc == 0 ]]
