@@ -116,21 +116,65 @@ func (s *Service) HandleOOM(ctx context.Context, e *eventtypes.TaskOOM) {
 }
 
 // Resync records exits that happened while no event subscription was up.
+// Right after a restart containerd may not have loaded its tasks from their
+// shims yet (containerd 2.x answers NotFound until it has), so a task that
+// is not found is asked again for a few seconds, in the background, before
+// its exit is recorded as unknown (255). An exit event that comes in the
+// meantime wins: recordExit records only the first exit.
 func (s *Service) Resync(ctx context.Context) {
+	var missing []*Container
 	for _, c := range s.store.List() {
-		c.mu.RLock()
-		task := c.task
-		c.mu.RUnlock()
-		if task == nil {
-			continue
-		}
-		st, err := task.Status(ctx)
-		if errdefs.IsNotFound(err) {
-			s.recordExit(ctx, c, 255, time.Now())
-		} else if err == nil && st.Status == containerd.Stopped {
-			s.recordExit(ctx, c, int32(st.ExitStatus), st.ExitTime)
+		if !s.resyncOne(ctx, c) {
+			missing = append(missing, c)
 		}
 	}
+	if len(missing) == 0 {
+		return
+	}
+	go func() {
+		for i := 0; i < resyncRetries && len(missing) > 0; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(resyncInterval):
+			}
+			still := missing[:0]
+			for _, c := range missing {
+				if !s.resyncOne(ctx, c) {
+					still = append(still, c)
+				}
+			}
+			missing = still
+		}
+		for _, c := range missing {
+			s.recordExit(ctx, c, 255, time.Now())
+		}
+	}()
+}
+
+// How long Resync keeps asking for a task containerd does not know.
+const (
+	resyncRetries  = 10
+	resyncInterval = 500 * time.Millisecond
+)
+
+// resyncOne records c's exit if its task has stopped. It returns false when
+// containerd does not know the task.
+func (s *Service) resyncOne(ctx context.Context, c *Container) bool {
+	c.mu.RLock()
+	task := c.task
+	c.mu.RUnlock()
+	if task == nil {
+		return true
+	}
+	st, err := task.Status(ctx)
+	if errdefs.IsNotFound(err) {
+		return false
+	}
+	if err == nil && st.Status == containerd.Stopped {
+		s.recordExit(ctx, c, int32(st.ExitStatus), st.ExitTime)
+	}
+	return true
 }
 
 // publish sends a lifecycle event for c to GetContainerEvents streams,
