@@ -5,6 +5,7 @@ import (
 
 	"github.com/containerd/containerd"
 	eventtypes "github.com/containerd/containerd/api/events"
+	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -46,23 +47,29 @@ func (s *Service) pauseExited(ctx context.Context, sb *Sandbox) {
 func (s *Service) HandleOOM(context.Context, *eventtypes.TaskOOM) {}
 
 // Resync re-checks every READY sandbox's pause task after events may have
-// been missed.
+// been missed. A containerd that does not answer (it may be down, and Resync
+// runs at each resubscription) says nothing about the pause.
 func (s *Service) Resync(ctx context.Context) {
 	for _, sb := range s.store.List() {
 		if sb.Status().State != runtime.PodSandboxState_SANDBOX_READY {
 			continue
 		}
-		if !pauseRunning(ctx, sb.container) {
+		if pauseGone(ctx, sb.container) {
 			s.pauseExited(ctx, sb)
 		}
 	}
 }
 
-func pauseRunning(ctx context.Context, c containerd.Container) bool {
+// pauseGone reports whether containerd says the pause task has stopped or
+// no longer exists.
+func pauseGone(ctx context.Context, c containerd.Container) bool {
 	task, err := c.Task(ctx, nil)
 	if err != nil {
-		return false
+		return errdefs.IsNotFound(err)
 	}
 	st, err := task.Status(ctx)
-	return err == nil && st.Status == containerd.Running
+	if err != nil {
+		return errdefs.IsNotFound(err)
+	}
+	return st.Status == containerd.Stopped
 }

@@ -116,8 +116,22 @@ func TestContainerdRestart(t *testing.T) {
 		exited = c.Status
 		return c.Status.State == criapi.ContainerState_CONTAINER_EXITED, c.Status.State.String()
 	})
-	if exited.ExitCode != 7 {
-		t.Errorf("exit code recorded after containerd came back = %d (%s), want 7", exited.ExitCode, exited.Reason)
+	// containerd 1.x keeps the exited task until podshim deletes it, so its
+	// exit code is read back. containerd 2.x, loading its shims at start,
+	// may delete a task of a shim that is not in its sandbox store and has
+	// no process left (core/runtime/v2/shim_load.go, shouldCleanupShim):
+	// podshim does not use the sandbox API yet, so the exit code can be
+	// gone and the exit is then recorded as unknown (255). Either way the
+	// container must be reported EXITED, and nothing may be left (below).
+	want := []int32{7}
+	if containerdMajor(t) >= 2 {
+		want = append(want, 255)
+	}
+	if !slices.Contains(want, exited.ExitCode) {
+		t.Errorf("exit code recorded after containerd came back = %d (%s), want one of %v", exited.ExitCode, exited.Reason, want)
+	}
+	if c := res(p.Runtime.PodSandboxStatus(cctx, &criapi.PodSandboxStatusRequest{PodSandboxId: podID})).must(t, "PodSandboxStatus"); c.Status.State != criapi.PodSandboxState_SANDBOX_READY {
+		t.Errorf("the pod after containerd's restart: %v, want SANDBOX_READY (its pause never stopped)", c.Status.State)
 	}
 	if c := res(p.Runtime.ContainerStatus(cctx, &criapi.ContainerStatusRequest{ContainerId: running})).must(t, "ContainerStatus"); c.Status.State != criapi.ContainerState_CONTAINER_RUNNING {
 		t.Errorf("the long-running container after containerd's restart: %v", c.Status.State)
