@@ -15,14 +15,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/podshim/podshim/critest/catalog"
-	"github.com/podshim/podshim/critest/testimage"
 	"github.com/podshim/podshim/node-e2e/images"
 )
 
@@ -61,56 +58,19 @@ func run(ctx context.Context, o options, log *logrus.Entry) error {
 	if o.hostsDir == "" || o.agnhost == "" {
 		return fmt.Errorf("--hosts-dir and --agnhost are required")
 	}
-	start := time.Now()
 	entries, err := images.Build(o.inputs, o.agnhost)
 	if err != nil {
 		return err
 	}
-	reg, err := testimage.StartRegistryAt(ctx, o.listen)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := reg.Close(); err != nil {
-			log.WithError(err).Warn("stop registry")
-		}
-		if o.requestLog != "" {
-			data := strings.Join(reg.Requests(), "\n") + "\n"
-			if err := os.WriteFile(o.requestLog, []byte(data), 0o644); err != nil {
-				log.WithError(err).Warn("write request log")
-			}
-		}
-	}()
-	for _, e := range entries {
-		for _, n := range e.Names {
-			if err := reg.PushContext(ctx, catalog.RepoPath(n), e.Image); err != nil {
-				return fmt.Errorf("push %s: %w", n, err)
-			}
-		}
-	}
-	// Every image lives on registry.k8s.io; the others are hosts specs name
-	// that must not reach the network either.
-	hosts := append(catalog.Hosts(entries), "gcr.io", "docker.io", "k8s.gcr.io")
-	for _, h := range hosts {
-		if err := testimage.WriteHostsTOML(o.hostsDir, h, reg.Addr()); err != nil {
-			return err
-		}
-	}
-	for _, s := range images.Skipped() {
-		log.WithFields(logrus.Fields{"image": s.Name, "reason": s.Reason}).Info("not served")
-	}
-	if o.addrFile != "" {
-		tmp := o.addrFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(reg.Addr()+"\n"), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, o.addrFile); err != nil {
-			return err
-		}
-	}
-	log.WithFields(logrus.Fields{"addr": reg.Addr(), "images": len(entries), "hosts": hosts,
-		"took": time.Since(start).Round(time.Millisecond)}).Info("ready")
-	fmt.Printf("node-e2e-registry listening on %s\n", reg.Addr())
-	<-ctx.Done()
-	return nil
+	return catalog.Serve(ctx, entries, catalog.ServeOptions{
+		Name:       "node-e2e-registry",
+		Listen:     o.listen,
+		HostsDir:   o.hostsDir,
+		AddrFile:   o.addrFile,
+		RequestLog: o.requestLog,
+		// Every image lives on registry.k8s.io; the others are hosts specs
+		// name that must not reach the network either.
+		ExtraHosts: []string{"gcr.io", "docker.io", "k8s.gcr.io"},
+		Skipped:    images.Skipped(),
+	}, log)
 }
