@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +29,8 @@ type Bench struct {
 	profDir    string
 	cpu        [2]map[string]*cpuProfile
 	goroutines [2][]string
+	// midDumps are the goroutine dumps dumpMidStart took, by file name.
+	midDumps map[string][]byte
 }
 
 // failed records a failed pod start or teardown of runtime i in section sec:
@@ -112,66 +113,8 @@ func (b *Bench) run(ctx context.Context) error {
 	return nil
 }
 
-// find returns the row with the given section prefix and metric prefix.
-func (b *Bench) find(secPrefix, metricPrefix string) (Row, bool) {
-	for _, r := range b.res.Rows {
-		if strings.HasPrefix(r.Section, secPrefix) && strings.HasPrefix(r.Metric, metricPrefix) {
-			return r, true
-		}
-	}
-	return Row{}, false
-}
-
-// targets compares the run's figures with issue 5's goals.
-func (b *Bench) targets() {
-	add := func(goal, measured string, met *bool) {
-		b.res.Targets = append(b.res.Targets, Target{Goal: goal, Measured: measured, Met: met})
-	}
-	ratioTarget := func(goal string, r Row, ok bool, limit float64) {
-		if !ok {
-			return
-		}
-		q := r.Ratio()
-		if math.IsNaN(q) {
-			add(goal, fmt.Sprintf("not measurable (podshim: %s, containerd: %s)", orDash(r.Podshim.Note), orDash(r.Ctrd.Note)), nil)
-			return
-		}
-		add(goal, fmt.Sprintf("%.2fx", q), ptr(q <= limit))
-	}
-	if r, ok := b.find("1.", "sum"); ok {
-		ratioTarget("pod startup sum, podshim/containerd p50 <= 0.6x", r, ok, 0.6)
-		if r.Podshim.Summary != nil && r.Floor != nil && r.Floor.Summary != nil {
-			q := float64(r.Podshim.Summary.P50) / float64(r.Floor.Summary.P50)
-			add("pod startup p50 within 1.5x of the floor", fmt.Sprintf("%.2fx (podshim %s ms, floor %s ms)", q,
-				fmtMS(r.Podshim.Summary.P50), fmtMS(r.Floor.Summary.P50)), ptr(q <= 1.5))
-		}
-	}
-	for _, c := range b.opts.Concurrency {
-		r, ok := b.find(fmt.Sprintf("2. Pod startup, %d pods", c), "wall time, all")
-		ratioTarget(fmt.Sprintf("%d pods at once, wall time <= 0.6x", c), r, ok, 0.6)
-	}
-	for _, call := range []string{"ListPodSandbox", "ListContainers", "PodSandboxStatus", "ContainerStatus", "ListPodSandboxStats"} {
-		r, ok := b.find("4.", call)
-		ratioTarget(fmt.Sprintf("%s at %d pods <= 0.5x", call, b.opts.Steady), r, ok, 0.5)
-		if ok && call != "ListPodSandboxStats" && r.Podshim.Summary != nil {
-			p99 := r.Podshim.Summary.P99
-			add(fmt.Sprintf("%s podshim p99 < 1 ms", call), fmtMS(p99)+" ms", ptr(p99 < time.Millisecond))
-		}
-	}
-	if r, ok := b.find("4.", "ListContainerStats"); ok {
-		ratioTarget(fmt.Sprintf("ListContainerStats at %d pods <= 0.5x", b.opts.Steady), r, ok, 0.5)
-	}
-	if r, ok := b.find("4.", "ListContainerStats: age"); ok && r.Podshim.Summary != nil {
-		age := r.Podshim.Summary.P99
-		add("ListContainerStats values fresh (podshim p99 age < 1 s)", fmtMS(age)+" ms", ptr(age < time.Second))
-	}
-	if r, ok := b.find("5.", fmt.Sprintf("RSS at %d pods", b.opts.Steady)); ok {
-		ratioTarget(fmt.Sprintf("memory (RSS) at %d pods <= 0.7x", b.opts.Steady), r, ok, 0.7)
-	}
-	if r, ok := b.find("3.", "sum"); ok {
-		ratioTarget("teardown sum <= 0.7x", r, ok, 0.7)
-	}
-}
+// targets evaluates issue 13's goals on the run's rows.
+func (b *Bench) targets() { b.res.Targets = goalTargets(b.res) }
 
 func orDash(s string) string {
 	if s == "" {

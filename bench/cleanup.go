@@ -19,7 +19,8 @@ import (
 
 // benchCgroups are the cgroup parents the benchmark's pods and floor
 // containers live under (cgroupfs driver, one per runtime and the floor).
-var benchCgroups = []string{"/podshim-bench-a", "/podshim-bench-b", floorCgroup}
+// The runtime cgroups hold the daemons and shims (runtimeCgroup).
+var benchCgroups = []string{"/podshim-bench-a", "/podshim-bench-b", floorCgroup, runtimeCgroup("a"), runtimeCgroup("b")}
 
 // lockWorkDir takes an exclusive lock next to dir so that two benchmarks
 // never share (and clean up) the same work dir. The lock is released when
@@ -43,7 +44,7 @@ func lockWorkDir(dir string) (*os.File, error) {
 // shm) and the two bridges. It reports what it had to remove.
 func cleanupLeftovers(dir string) []string {
 	var did []string
-	isOurs := func(args []string) bool {
+	isOurs := func(_ int, args []string) bool {
 		switch base := filepath.Base(args[0]); {
 		case base == "containerd", base == "podshimd", base == "runc", strings.HasPrefix(base, "containerd-shim"):
 			return hasArg(args, dir+"/")

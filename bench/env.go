@@ -85,11 +85,19 @@ func setupEnv(ctx context.Context, o Options) (*Env, error) {
 	if err != nil {
 		return e, err
 	}
-	s := runtimeSetup{Dir: dir, HostsDir: hosts, SandboxImage: e.Images.Pause, Podshimd: podshimd, Profiles: o.Profiles}
-	if e.RTs[0], err = startPodshim(ctx, s, na); err != nil {
+	s := runtimeSetup{Dir: dir, HostsDir: hosts, SandboxImage: e.Images.Pause, Podshimd: podshimd, Profiles: o.Profiles,
+		PodshimdArgs: o.PodshimdArgs}
+	// Each runtime's daemons start in its runtime cgroup (runtimeCgroup).
+	if err := withinCgroup(runtimeCgroup("a"), func() (err error) {
+		e.RTs[0], err = startPodshim(ctx, s, na)
+		return err
+	}); err != nil {
 		return e, err
 	}
-	if e.RTs[1], err = startContainerdCRI(ctx, s, nb); err != nil {
+	if err := withinCgroup(runtimeCgroup("b"), func() (err error) {
+		e.RTs[1], err = startContainerdCRI(ctx, s, nb)
+		return err
+	}); err != nil {
 		return e, err
 	}
 	for _, rt := range e.RTs {
@@ -172,7 +180,7 @@ func copyLogs(dir, dst string) {
 // bridges, cgroups.
 func verifyClean(dir string) []string {
 	var left []string
-	for _, p := range listProcs(func(args []string) bool {
+	for _, p := range listProcs(func(_ int, args []string) bool {
 		return hasArg(args, dir+"/")
 	}, false) {
 		if p.PID != os.Getpid() && p.PID != os.Getppid() {

@@ -33,15 +33,100 @@ func main() {
 	os.Exit(run(ctx, opts))
 }
 
-// run sets up, runs the workloads, cleans up and reports. It returns the
-// exit code.
+// runSpec is one run of the benchmark: a stack and a podshim variant
+// ("" for podshim as configured by default), against that stack's
+// containerd CRI.
+type runSpec struct {
+	Stack   string
+	Variant Variant
+}
+
+// dir names the run's results subdirectory.
+func (s runSpec) dir() string {
+	if s.Variant.Name != "" {
+		return s.Stack + "-" + s.Variant.Name
+	}
+	return s.Stack
+}
+
+// runSpecs lists the runs: one per stack, then one per variant on the first
+// stack.
+func runSpecs(o Options) []runSpec {
+	var specs []runSpec
+	for _, st := range o.Stacks {
+		specs = append(specs, runSpec{Stack: st})
+	}
+	for _, v := range o.Variants {
+		specs = append(specs, runSpec{Stack: o.Stacks[0], Variant: v})
+	}
+	return specs
+}
+
+// run runs every stack and variant in turn (each a complete A/B run with
+// its own tables in its own subdirectory), then prints and saves the
+// combined table, the targets and the latency chart. It returns the exit
+// code.
 func run(ctx context.Context, o Options) int {
 	started := time.Now()
-	res := &Result{Started: started, Machine: describeMachine(), Versions: toolVersions(o.Podshimd), Options: o,
-		Command: strings.Join(append([]string{"bench"}, os.Args[1:]...), " ")}
 	outDir := filepath.Join(o.Results, started.Format("20060102-150405"))
 	logf("results will go to %s", outDir)
+	basePath := os.Getenv("PATH")
+	defer os.Setenv("PATH", basePath)
+	var results []*Result
+	code := 0
+	for _, spec := range runSpecs(o) {
+		if ctx.Err() != nil {
+			break
+		}
+		path := basePath
+		if spec.Stack == "current" {
+			bin, err := filepath.Abs(o.CurrentBin)
+			if err == nil {
+				_, err = os.Stat(filepath.Join(bin, "containerd"))
+			}
+			if err != nil {
+				logf("stack current: %v (build it with make stack)", err)
+				return 1
+			}
+			path = bin + string(os.PathListSeparator) + basePath
+		}
+		os.Setenv("PATH", path)
+		ro := o
+		ro.PodshimdArgs = spec.Variant.Args
+		logf("run %s: podshim%s vs containerd CRI on the %s stack", spec.dir(), variantSuffix(spec.Variant), spec.Stack)
+		res, c := runOne(ctx, ro, spec, filepath.Join(outDir, spec.dir()))
+		results = append(results, res)
+		code = max(code, c)
+	}
+	os.Setenv("PATH", basePath)
+	if len(results) > 0 {
+		comb := combine(results)
+		comb.WriteText(os.Stdout)
+		if err := comb.Save(outDir); err != nil {
+			logf("saving combined results: %v", err)
+			code = max(code, 1)
+		} else {
+			logf("combined results: %s/result.md, result.json, %s", outDir, chartFile)
+		}
+	}
+	return code
+}
 
+func variantSuffix(v Variant) string {
+	if v.Name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (variant %s: %s)", v.Name, strings.Join(v.Args, " "))
+}
+
+// runOne sets up, runs the workloads, cleans up and reports one run into
+// outDir. It returns the result and the exit code.
+func runOne(ctx context.Context, o Options, spec runSpec, outDir string) (*Result, int) {
+	started := time.Now()
+	res := &Result{Started: started, Machine: describeMachine(), Versions: toolVersions(o.Podshimd), Options: o,
+		Stack: spec.Stack, Variant: spec.Variant.Name,
+		Command: strings.Join(append([]string{"bench"}, os.Args[1:]...), " ")}
+	logf("results of this run will go to %s", outDir)
 	env, err := setupEnv(ctx, o)
 	if err == nil {
 		res.Versions.Podshim, res.Versions.ContainerdCR = env.RTs[0].Version, env.RTs[1].Version
@@ -82,7 +167,7 @@ func run(ctx context.Context, o Options) int {
 	}
 	if err != nil {
 		logf("FAILED: %v", err)
-		return 1
+		return res, 1
 	}
-	return 0
+	return res, 0
 }

@@ -27,6 +27,67 @@ type Options struct {
 	Pause            string        `json:"pause"`
 	WorkDir          string        `json:"work_dir"`
 	Results          string        `json:"results"`
+	// Stacks are the containerd+runc stacks compared, each in a run of its
+	// own (podshim and containerd's CRI, A/B): "current" (CurrentBin first
+	// on PATH; the anchor of the targets) and "debian" (PATH as it is).
+	Stacks     []string `json:"stacks"`
+	CurrentBin string   `json:"current_bin"`
+	// Variants are podshim configurations measured as extra columns, each
+	// in a run of its own on the first stack against that stack's
+	// containerd CRI.
+	Variants []Variant `json:"variants,omitempty"`
+	// PodshimdArgs are handed to podshimd after the benchmark's own flags
+	// (set per run from the variant).
+	PodshimdArgs []string `json:"podshimd_args,omitempty"`
+}
+
+// Variant is a podshim configuration: a name for its column and the
+// podshimd flags that make it.
+type Variant struct {
+	Name string   `json:"name"`
+	Args []string `json:"args"`
+}
+
+// stackNames are the stacks -stacks knows.
+var stackNames = []string{"current", "debian"}
+
+// variantList is the repeatable -variant flag: "name=--flag1 --flag2=x".
+type variantList []Variant
+
+func (v *variantList) String() string {
+	var parts []string
+	for _, x := range *v {
+		parts = append(parts, x.Name+"="+strings.Join(x.Args, " "))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v *variantList) Set(s string) error {
+	x, err := parseVariant(s)
+	if err != nil {
+		return err
+	}
+	*v = append(*v, x)
+	return nil
+}
+
+// parseVariant reads "name=flags": a name of letters, digits and '-', and
+// podshimd flags separated by spaces.
+func parseVariant(s string) (Variant, error) {
+	name, args, ok := strings.Cut(s, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return Variant{}, fmt.Errorf("-variant %q: want name=--flag ...", s)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return Variant{}, fmt.Errorf("-variant %q: the name may hold only letters, digits and '-'", s)
+		}
+	}
+	if name == "podshim" || contains(stackNames, name) {
+		return Variant{}, fmt.Errorf("-variant %q: %q names a column already", s, name)
+	}
+	return Variant{Name: name, Args: strings.Fields(args)}, nil
 }
 
 // allWorkloads names the workload groups -workloads selects from.
@@ -53,6 +114,10 @@ func parseOptions(args []string) (Options, error) {
 	fs.StringVar(&o.Pause, "pause", "bin/pause", "pause binary (the sandbox image of both runtimes is made from it)")
 	fs.StringVar(&o.WorkDir, "workdir", "/tmp/podshim-bench", "work dir: daemons, sockets, snapshots; removed at the end")
 	fs.StringVar(&o.Results, "results", "bench/_results", "results dir; each run writes <results>/<timestamp>/")
+	stacks := fs.String("stacks", "current,debian", "stacks to compare, each in a run of its own: current (containerd v2.4.2 + runc v1.5.3 from -current-bin; the targets' anchor), debian (containerd and runc on PATH)")
+	fs.StringVar(&o.CurrentBin, "current-bin", "stack/_bin/containerd-v2.4.2_runc-v1.5.3", "dir of the current stack's containerd, shim and runc (stack/build.sh)")
+	var variants variantList
+	fs.Var(&variants, "variant", "name=podshimd flags: one more podshim column, run on the first stack against its containerd CRI (repeatable), e.g. -variant 'density=--density'")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -88,6 +153,14 @@ func parseOptions(args []string) (Options, error) {
 			return o, fmt.Errorf("-workloads: unknown %q (want some of %s)", w, strings.Join(allWorkloads, ","))
 		}
 		o.Workloads = append(o.Workloads, w)
+	}
+	o.Variants = variants
+	for _, st := range strings.Split(*stacks, ",") {
+		st = strings.TrimSpace(st)
+		if !contains(stackNames, st) || contains(o.Stacks, st) {
+			return o, fmt.Errorf("-stacks: bad or repeated %q (want some of %s)", st, strings.Join(stackNames, ","))
+		}
+		o.Stacks = append(o.Stacks, st)
 	}
 	switch {
 	case o.Pods < 1 || o.PerRound < 1 || o.ConcRounds < 1 || o.Steady < 1 || o.SteadyContainers < 1:

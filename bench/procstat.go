@@ -28,7 +28,7 @@ type procInfo struct {
 // listProcs returns the processes whose command line satisfies match, with
 // CPU times and (when withMem) memory. Processes that vanish while being
 // read are skipped.
-func listProcs(match func(args []string) bool, withMem bool) []procInfo {
+func listProcs(match func(pid int, args []string) bool, withMem bool) []procInfo {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -40,7 +40,7 @@ func listProcs(match func(args []string) bool, withMem bool) []procInfo {
 			continue
 		}
 		args := readArgs(pid)
-		if len(args) == 0 || !match(args) {
+		if len(args) == 0 || !match(pid, args) {
 			continue
 		}
 		p := procInfo{PID: pid, Args: args}
@@ -151,8 +151,16 @@ type Usage struct {
 	Shims     int   `json:"shims"`
 	RSS       int64 `json:"rss_bytes"`
 	PSS       int64 `json:"pss_bytes"`
-	// RSSByName splits RSS by program: "podshimd", "containerd", "shims".
+	// Pause counts the pods' pause processes (infra containers).
+	Pause int `json:"pause"`
+	// RSSByName and PSSByName split RSS and PSS by program: "podshimd",
+	// "containerd", "shims", "pause".
 	RSSByName map[string]int64 `json:"rss_by_name"`
+	PSSByName map[string]int64 `json:"pss_by_name"`
+	// Cgroup is the memory of the runtime's service cgroup (daemons and
+	// shims, see runtimeCgroup); CgroupErr says why it is missing.
+	Cgroup    CgroupMemory `json:"cgroup"`
+	CgroupErr string       `json:"cgroup_error,omitempty"`
 	cpu       map[int]procCPU
 }
 
@@ -163,18 +171,23 @@ type procCPU struct {
 }
 
 // sumUsage adds up the processes' memory and remembers their CPU times;
-// classify names each process ("podshimd", "containerd" or "shims").
-func sumUsage(procs []procInfo, classify func(args []string) string) Usage {
-	u := Usage{cpu: map[int]procCPU{}, RSSByName: map[string]int64{}}
+// classify names each process ("podshimd", "containerd", "shims" or
+// "pause").
+func sumUsage(procs []procInfo, classify func(p procInfo) string) Usage {
+	u := Usage{cpu: map[int]procCPU{}, RSSByName: map[string]int64{}, PSSByName: map[string]int64{}}
 	for _, p := range procs {
-		name := classify(p.Args)
+		name := classify(p)
 		u.Processes++
-		if name == "shims" {
+		switch name {
+		case "shims":
 			u.Shims++
+		case "pause":
+			u.Pause++
 		}
 		u.RSS += p.RSS
 		u.PSS += p.PSS
 		u.RSSByName[name] += p.RSS
+		u.PSSByName[name] += p.PSS
 		u.cpu[p.PID] = procCPU{start: p.StartTime, cpu: p.CPU, name: name}
 	}
 	return u

@@ -23,7 +23,7 @@ func TestParseStat(t *testing.T) {
 
 func TestListProcsFindsSelf(t *testing.T) {
 	self := os.Getpid()
-	procs := listProcs(func(args []string) bool { return true }, true)
+	procs := listProcs(func(int, []string) bool { return true }, true)
 	for _, p := range procs {
 		if p.PID == self {
 			if p.RSS <= 0 {
@@ -75,19 +75,26 @@ func TestSumUsageByName(t *testing.T) {
 		{PID: 1, Args: []string{"podshimd"}, RSS: 10 << 20, PSS: 5 << 20, CPU: time.Second},
 		{PID: 2, Args: []string{"containerd-shim-runc-v2"}, RSS: 3 << 20, PSS: 1 << 20},
 		{PID: 3, Args: []string{"containerd-shim-runc-v2"}, RSS: 3 << 20, PSS: 1 << 20},
+		{PID: 4, Args: []string{"/pause"}, RSS: 1 << 20, PSS: 256 << 10},
 	}
-	classify := func(args []string) string {
-		if args[0] == "podshimd" {
+	classify := func(p procInfo) string {
+		switch {
+		case p.Args[0] == "podshimd":
 			return "podshimd"
+		case isPause(p.Args):
+			return "pause"
 		}
 		return "shims"
 	}
 	u := sumUsage(procs, classify)
-	if u.Processes != 3 || u.Shims != 2 || u.RSS != 16<<20 || u.PSS != 7<<20 {
+	if u.Processes != 4 || u.Shims != 2 || u.Pause != 1 || u.RSS != 17<<20 || u.PSS != 7<<20+256<<10 {
 		t.Fatalf("sumUsage = %+v", u)
 	}
-	if u.RSSByName["podshimd"] != 10<<20 || u.RSSByName["shims"] != 6<<20 {
+	if u.RSSByName["podshimd"] != 10<<20 || u.RSSByName["shims"] != 6<<20 || u.RSSByName["pause"] != 1<<20 {
 		t.Fatalf("RSSByName = %v", u.RSSByName)
+	}
+	if u.PSSByName["podshimd"] != 5<<20 || u.PSSByName["shims"] != 2<<20 || u.PSSByName["pause"] != 256<<10 {
+		t.Fatalf("PSSByName = %v", u.PSSByName)
 	}
 	if u.cpu[1].name != "podshimd" || u.cpu[1].cpu != time.Second {
 		t.Fatalf("cpu[1] = %+v", u.cpu[1])

@@ -19,6 +19,10 @@ type Result struct {
 	Started  time.Time `json:"started"`
 	Duration string    `json:"duration"`
 	Command  string    `json:"command"`
+	// Stack is the containerd+runc stack of the run ("current", "debian");
+	// Variant the podshim variant's name ("" for the default podshim).
+	Stack    string    `json:"stack"`
+	Variant  string    `json:"variant,omitempty"`
 	Machine  Machine   `json:"machine"`
 	Versions Versions  `json:"versions"`
 	Options  Options   `json:"options"`
@@ -53,11 +57,15 @@ type Cell struct {
 	Samples []float64 `json:"samples_ms,omitempty"`
 }
 
-// Target is one of issue 5's goals with this run's figure.
+// Target is one of issue 13's goals with this run's figure.
 type Target struct {
 	Goal     string `json:"goal"`
 	Measured string `json:"measured"`
 	Met      *bool  `json:"met,omitempty"` // nil when not measurable
+	// Limit and Ratio: the goal's ratio and the run's (nil when not
+	// measurable).
+	Limit float64  `json:"limit,omitempty"`
+	Ratio *float64 `json:"ratio,omitempty"`
 }
 
 // latencyCell makes a cell from samples, or from a note when there are none.
@@ -281,11 +289,11 @@ func (res *Result) writeTargets(w io.Writer, md bool) {
 		return
 	}
 	if md {
-		fmt.Fprint(w, "\n## Targets (issue 5)\n\n")
+		fmt.Fprint(w, "\n## Targets (issue 13, this run's stack)\n\n")
 		fmt.Fprintln(w, "| goal | measured | met |")
 		fmt.Fprintln(w, "|---|---|---|")
 	} else {
-		fmt.Fprintln(w, "\ntargets (issue 5):")
+		fmt.Fprintln(w, "\ntargets (issue 13, this run's stack):")
 	}
 	for _, t := range res.Targets {
 		met := "n/a"

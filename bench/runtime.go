@@ -48,12 +48,32 @@ type Runtime struct {
 	stops    []func()
 }
 
-// Usage returns the processes of the runtime (daemons and shims) with their
-// memory when withMem, and their CPU times.
+// Usage returns the processes of the runtime (daemons, shims and the pods'
+// pause processes) with their memory and the runtime cgroup's when
+// withMem, and their CPU times.
 func (r *Runtime) Usage(withMem bool) Usage {
-	procs := listProcs(func(args []string) bool { return r.classify(args) != "" }, withMem)
-	return sumUsage(procs, r.classify)
+	names := map[int]string{}
+	procs := listProcs(func(pid int, args []string) bool {
+		name := r.classify(args)
+		if name == "" && isPause(args) && inCgroupBelow(pid, r.CgroupParent) {
+			name = "pause"
+		}
+		names[pid] = name
+		return name != ""
+	}, withMem)
+	u := sumUsage(procs, func(p procInfo) string { return names[p.PID] })
+	if withMem {
+		var err error
+		if u.Cgroup, err = readCgroupMemory(runtimeCgroup(r.Key)); err != nil {
+			u.CgroupErr = err.Error()
+		}
+	}
+	return u
 }
+
+// isPause tells whether args are those of a pod's pause process (the
+// sandbox image's /pause, or any binary named pause).
+func isPause(args []string) bool { return filepath.Base(args[0]) == "pause" }
 
 // Stop stops the runtime's daemons (last started first). Containerd's Stop
 // also kills the shims it left and unmounts below its directory.
@@ -75,6 +95,9 @@ type runtimeSetup struct {
 	SandboxImage string
 	Podshimd     string // podshimd binary (pause next to it)
 	Profiles     bool   // serve pprof: podshimd's --debug-address, containerd's [debug] address
+	// PodshimdArgs come after the benchmark's own podshimd flags (a
+	// variant's configuration).
+	PodshimdArgs []string
 }
 
 // startPodshim starts podshim's own containerd (CRI plugin off) and
@@ -104,6 +127,7 @@ func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, e
 		args = append(args, "--debug-address", "unix://"+debugSock)
 		r.Prof = newProfiler("podshimd", s.Podshimd, debugSock)
 	}
+	args = append(args, s.PodshimdArgs...)
 	p, err := testenv.StartPodshimd(ctx, pdir, testenv.PodshimdOptions{
 		Binary:            s.Podshimd,
 		ContainerdAddress: ctrd.Address,

@@ -166,6 +166,7 @@ func (b *Bench) concurrent(ctx context.Context) error {
 				times := make([]time.Duration, c)
 				var errs errList
 				rec := b.startCPU(ctx, i)
+				dumped := b.dumpMidStart(ctx, i, c)
 				t0 := time.Now()
 				forEachIndex(c, c, func(j int) {
 					name := fmt.Sprintf("conc%d-%d-%d", c, r, j)
@@ -181,6 +182,7 @@ func (b *Bench) concurrent(ctx context.Context) error {
 					pods[j], times[j] = pod, t.Total
 				})
 				w := time.Since(t0)
+				dumped()
 				b.endCPU(rec, i, fmt.Sprintf("cpu-2-concurrent-%d", c),
 					fmt.Sprintf("during workload 2's pod starts (%d at once, %d round(s))", c, o.ConcRounds), countStarted(pods))
 				// Let every container's shell install its TERM trap: a
@@ -229,6 +231,7 @@ func (b *Bench) concurrent(ctx context.Context) error {
 		b.latency(sec, fmt.Sprintf("wall time, all %d torn down at once", c), downWall)
 		b.failureRow(sec)
 	}
+	b.saveContention(ctx)
 	return nil
 }
 

@@ -29,7 +29,7 @@ func (b *Bench) steady(ctx context.Context) (retErr error) {
 	var pods [2][]Pod
 	var mu sync.Mutex
 	sec := fmt.Sprintf("4. Steady state, %d pods x %d containers per runtime: kubelet's per-second calls", o.Steady, o.SteadyContainers)
-	memSec := "5. Resident memory of the runtime (daemons + shims)"
+	memSec := "5. Memory of the runtime (daemons, shims, pause processes)"
 	defer func() {
 		logf("steady state: tearing down")
 		for i, rt := range rts {
@@ -115,21 +115,7 @@ func (b *Bench) steady(ctx context.Context) (retErr error) {
 	b.goroutineNote()
 	b.snapshotSteady(ctx, o.Steady)
 
-	for _, n := range checkpoints {
-		u := mem[n]
-		b.value(memSec, fmt.Sprintf("RSS at %d pods", n), "MB", mb(u[0].RSS), mb(u[1].RSS), "")
-		b.value(memSec, fmt.Sprintf("PSS at %d pods", n), "MB", mb(u[0].PSS), mb(u[1].PSS), "")
-		b.value(memSec, fmt.Sprintf("processes counted at %d pods", n), "count", float64(u[0].Processes), float64(u[1].Processes), "")
-		b.value(memSec, fmt.Sprintf("  of which shims at %d pods", n), "count", float64(u[0].Shims), float64(u[1].Shims), "")
-	}
-	last := mem[checkpoints[len(checkpoints)-1]]
-	b.value(memSec, fmt.Sprintf("RSS of the daemons at %d pods", o.Steady), "MB",
-		mb(last[0].RSS-last[0].RSSByName["shims"]), mb(last[1].RSS-last[1].RSSByName["shims"]), "")
-	b.value(memSec, fmt.Sprintf("RSS of the shims at %d pods", o.Steady), "MB",
-		mb(last[0].RSSByName["shims"]), mb(last[1].RSSByName["shims"]), "")
-	b.note(fmt.Sprintf("memory at %d pods: podshimd %.0f MB + its containerd %.0f MB + shims %.0f MB; containerd (CRI) %.0f MB + shims %.0f MB (RSS)",
-		o.Steady, mb(last[0].RSSByName["podshimd"]), mb(last[0].RSSByName["containerd"]), mb(last[0].RSSByName["shims"]),
-		mb(last[1].RSSByName["containerd"]), mb(last[1].RSSByName["shims"])))
+	b.memoryRows(memSec, checkpoints, mem)
 
 	if err := b.steadyLatency(ctx, sec, pods); err != nil {
 		return err

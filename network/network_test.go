@@ -207,3 +207,47 @@ func reservedIPs(dir string) []string {
 	}
 	return ips
 }
+
+// TestNetworkConfigCachedWhileUnchanged checks the cached config of
+// network(): one parse while the file is unchanged, also under concurrent
+// callers (which list and stat the dir outside the lock), and a new parse
+// once the file changes.
+func TestNetworkConfigCachedWhileUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	m := New(Options{ConfDir: dir, BinDirs: []string{"/usr/lib/cni"}, CacheDir: filepath.Join(dir, "cache")})
+	path, err := WriteBridgeConfig(dir, "first", "cni-first0", "10.94.0.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.network()
+	if err != nil || want.Name != "first" {
+		t.Fatalf("network() = %v, %v", want, err)
+	}
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		go func() {
+			got, err := m.network()
+			if err == nil && got != want {
+				err = fmt.Errorf("network() parsed an unchanged config again")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 16; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(data), `"first"`, `"second-name"`, 1)
+	if err := os.WriteFile(path, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.network()
+	if err != nil || got == want || got.Name != "second-name" {
+		t.Fatalf("network() after the file changed = %v, %v; want a new parse named second-name", got, err)
+	}
+}
