@@ -71,6 +71,10 @@ const (
 	PullImageMidLayer       Point = "pull-image/mid-layer"       // half of a layer unpacked
 	PullImageBeforeTag      Point = "pull-image/before-tag"      // all unpacked, no image name
 	RemoveImageBetweenNames Point = "remove-image/between-names" // one of the image's names deleted
+
+	// PullImage with --keep-layer-blobs (containerd's client pull).
+	PullImageKeptBlobsMidLayer  Point = "pull-image/kept-blobs-mid-layer"  // half of a layer in a content ingest
+	PullImageKeptBlobsBeforeTag Point = "pull-image/kept-blobs-before-tag" // fetched, unpacked, named by its ref only
 )
 
 // All lists every crash point, sorted.
@@ -85,6 +89,7 @@ func All() []Point {
 		RemoveContainerAfterTask, RemoveContainerAfterSnapshot, RemoveContainerAfterRecord,
 		RemoveSandboxAfterContainers, RemoveSandboxAfterPause, RemoveSandboxAfterStateDir,
 		PullImageMidLayer, PullImageBeforeTag, RemoveImageBetweenNames,
+		PullImageKeptBlobsMidLayer, PullImageKeptBlobsBeforeTag,
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	return all

@@ -130,12 +130,25 @@ func (s *Service) pullStreaming(ctx context.Context, named reference.Named, reso
 }
 
 // pullWithClient pulls named with containerd's client, which keeps the
-// layer blobs in the content store, and names the image.
-func (s *Service) pullWithClient(ctx context.Context, named reference.Named, resolver remotes.Resolver) (Image, error) {
+// layer blobs in the content store, and names the image. The client's
+// pull runs under podshim's work lease (it takes no lease of its own when
+// ctx has one), so that what a crash leaves in the middle (content
+// ingests, blobs, unpack snapshots) is freed at the next start-up rather
+// than held by an unlabelled lease for a day.
+func (s *Service) pullWithClient(ctx context.Context, named reference.Named, resolver remotes.Resolver) (_ Image, retErr error) {
 	name := named.String()
 	labels := s.labelsFor(name)
+	ctx, done, err := s.WithWorkLease(ctx)
+	if err != nil {
+		return Image{}, fmt.Errorf("create lease: %w", err)
+	}
+	defer func() {
+		if err := done(context.WithoutCancel(ctx)); err != nil && retErr == nil {
+			retErr = fmt.Errorf("release lease: %w", err)
+		}
+	}()
 	pulled, err := s.client.Pull(ctx, name,
-		containerd.WithResolver(resolver),
+		containerd.WithResolver(s.keptBlobsResolver(resolver)),
 		containerd.WithPullUnpack,
 		containerd.WithPullSnapshotter(s.snapshotter),
 		containerd.WithPullLabels(labels),
@@ -152,5 +165,6 @@ func (s *Service) pullWithClient(ctx context.Context, named reference.Named, res
 		return Image{}, err
 	}
 	repoDigest, repoTag := repoDigestAndTag(named, pulled.Target().Digest)
+	s.faults.Hit(faultpoint.PullImageKeptBlobsBeforeTag)
 	return s.nameImage(ctx, info, []string{info.ID, repoTag, repoDigest}, labels)
 }

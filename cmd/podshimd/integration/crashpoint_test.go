@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/content"
+	"github.com/containerd/containerd/namespaces"
 	criapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/critest/testenv"
@@ -26,12 +29,14 @@ type crashBed struct {
 	dir string
 	ns  string
 	p   *testenv.Podshimd
+
+	content bool // resources also lists the namespace's content and every content ingest
 }
 
 // startCrashBed starts a podshimd in <suite dir>/<name> on containerd
-// namespace ns, with busybox pulled, and stops it (removing what it
-// lists) when t ends.
-func startCrashBed(t *testing.T, name, ns string) *crashBed {
+// namespace ns (with extraArgs), with busybox pulled, and stops it
+// (removing what it lists) when t ends.
+func startCrashBed(t *testing.T, name, ns string, extraArgs ...string) *crashBed {
 	t.Helper()
 	dir := filepath.Join(env.dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -44,7 +49,7 @@ func startCrashBed(t *testing.T, name, ns string) *crashBed {
 		ContainerdAddress: env.containerd.Address,
 		CNIConfDir:        env.cniConfDir,
 		RegistryConfigDir: env.registryConfigDir,
-		ExtraArgs:         []string{"--containerd-namespace", ns},
+		ExtraArgs:         append([]string{"--containerd-namespace", ns}, extraArgs...),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +71,43 @@ func startCrashBed(t *testing.T, name, ns string) *crashBed {
 func (b *crashBed) rt() criapi.RuntimeServiceClient { return b.p.Runtime }
 
 func (b *crashBed) resources(ctx context.Context) resources {
-	return takeResourcesOf(ctx, b.dir, b.ns)
+	r := takeResourcesOf(ctx, b.dir, b.ns)
+	if b.content {
+		r[kindContent], r[kindIngests] = contentOf(ctx, b.ns)
+	}
+	return r
+}
+
+// Kinds the crash bed of the kept-blobs pull lists besides the others.
+const (
+	kindContent = "content blob"   // in the bed's namespace
+	kindIngests = "content ingest" // in the bed's namespace and on disk (every namespace)
+)
+
+// contentOf lists the content blobs and the ingests of namespace ns, and
+// the ingest dirs in the suite containerd's content store.
+func contentOf(ctx context.Context, ns string) (blobs, ingests []string) {
+	ctx = namespaces.WithNamespace(ctx, ns)
+	cs := env.ctrd.ContentStore()
+	if err := cs.Walk(ctx, func(i content.Info) error {
+		blobs = append(blobs, i.Digest.String())
+		return nil
+	}); err != nil {
+		blobs = []string{"ERROR " + err.Error()}
+	}
+	sts, err := cs.ListStatuses(ctx)
+	if err != nil {
+		ingests = []string{"ERROR " + err.Error()}
+	}
+	for _, st := range sts {
+		ingests = append(ingests, "ref "+st.Ref)
+	}
+	for _, d := range dirEntries(filepath.Join(env.containerd.Root, "io.containerd.content.v1.content", "ingest")) {
+		ingests = append(ingests, "dir "+d)
+	}
+	sort.Strings(blobs)
+	sort.Strings(ingests)
+	return blobs, ingests
 }
 
 // restart stops podshimd (SIGTERM) and starts it with point armed ("" arms
@@ -190,6 +231,9 @@ type crashCase struct {
 	point faultpoint.Point
 	drive func(t *testing.T, b *crashBed)
 	check func(t *testing.T, b *crashBed)
+
+	keepBlobs bool                            // on the podshimd with --keep-layer-blobs
+	skip      func(t *testing.T) (why string) // set: the stack cannot run the case when it says why
 }
 
 func crashCases() []crashCase {
@@ -299,6 +343,8 @@ func crashCases() []crashCase {
 		{point: faultpoint.PullImageMidLayer, drive: pull, check: pullAgain},
 		{point: faultpoint.PullImageBeforeTag, drive: pull, check: pullAgain},
 		{point: faultpoint.RemoveImageBetweenNames, drive: removeImage},
+		{point: faultpoint.PullImageKeptBlobsMidLayer, drive: pull, check: pullAgain, keepBlobs: true},
+		{point: faultpoint.PullImageKeptBlobsBeforeTag, drive: pull, check: pullAgain, keepBlobs: true},
 	}
 }
 
@@ -330,12 +376,39 @@ func TestCrashPoints(t *testing.T) {
 		cases = sub
 	}
 
-	b := startCrashBed(t, "podshimd-crashpt", crashNamespace)
-	p := b.p
-	images := b.imageIDs(t)
+	// The podshimds without and with --keep-layer-blobs, each started when
+	// a case needs it.
+	var beds [2]*crashBed
+	var bedImages [2]map[string]bool
+	bedOf := func(tc crashCase) int {
+		if tc.keepBlobs {
+			return 1
+		}
+		return 0
+	}
+	for _, tc := range cases {
+		i := bedOf(tc)
+		if beds[i] != nil {
+			continue
+		}
+		if tc.keepBlobs {
+			beds[i] = startCrashBed(t, "podshimd-crashpt-blobs", crashNamespace+"-blobs", "--keep-layer-blobs")
+			beds[i].content = true
+		} else {
+			beds[i] = startCrashBed(t, "podshimd-crashpt", crashNamespace)
+		}
+		bedImages[i] = beds[i].imageIDs(t)
+	}
 
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(string(tc.point), "/", "_"), func(t *testing.T) {
+			if tc.skip != nil {
+				if why := tc.skip(t); why != "" {
+					t.Skip(why)
+				}
+			}
+			b, images := beds[bedOf(tc)], bedImages[bedOf(tc)]
+			p := b.p
 			start := time.Now()
 			before := b.resources(context.Background())
 			logBefore := len(p.LogTail(1 << 30))
