@@ -64,7 +64,7 @@ var standIns = []struct{ name, critest string }{
 // Build builds every image of the suite. agnhostBin is the static agnhost
 // binary (kubelet/build.sh agnhost), with agnhost-localhost.crt and
 // agnhost-localhost.key (test/images/agnhost/porter) beside it; in.HelpersDir must also hold curl
-// (node-e2e/helpers/curl).
+// (node-e2e/helpers/curl) and nmeter (node-e2e/helpers/nmeter).
 func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 	crit, err := catalog.Build(in)
 	if err != nil {
@@ -82,6 +82,11 @@ func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 		if !ok {
 			return nil, fmt.Errorf("critest catalog has no %s (for %s)", s.critest, s.name)
 		}
+		if s.name == BusyBox {
+			if img, err = withNmeter(img, filepath.Join(in.HelpersDir, "nmeter")); err != nil {
+				return nil, fmt.Errorf("build %s: %w", BusyBox, err)
+			}
+		}
 		out = append(out, catalog.Entry{Names: []string{s.name}, Image: img})
 	}
 	base := byName[catalog.DefaultBusybox]
@@ -96,6 +101,17 @@ func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 	}
 	out = append(out, catalog.Entry{Names: []string{NonRoot}, Image: nr})
 	return out, nil
+}
+
+// withNmeter adds /bin/nmeter (node-e2e/helpers/nmeter) to the busybox
+// stand-in: Debian's busybox has no nmeter applet, and the container
+// lifecycle specs run `nmeter -d0 '%3t'` in busybox containers.
+func withNmeter(base v1.Image, nmeter string) (v1.Image, error) {
+	l := testimage.NewLayer()
+	if err := l.HostFile("/bin/nmeter", 0o755, nmeter); err != nil {
+		return nil, err
+	}
+	return testimage.WithLayer(base, l, "nmeter", nil)
 }
 
 // agnhost is test/images/agnhost/Dockerfile on the busybox base: /agnhost
