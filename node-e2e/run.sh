@@ -235,7 +235,7 @@ mkdir -p "$bin/helpers"
 	for h in pgrep ipcs webserver pause nnp; do
 		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./critest/helpers/$h" || exit 1
 	done
-	for h in curl nmeter; do
+	for h in curl nc nmeter; do
 		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./node-e2e/helpers/$h" || exit 1
 	done
 	nice -n 19 go build -o "$bin/node-e2e-registry" ./node-e2e/cmd/node-e2e-registry || exit 1
