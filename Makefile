@@ -72,9 +72,12 @@ run: deps build $(STACK_DEPS)
 
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
-UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./validate/ ./internal/... ./features/ ./userns/ \
-	./metrics/ ./tracing/... ./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/ \
-	./faultpoint/ ./soak/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/ ./node-e2e/helpers/curl/
+UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./validate/ ./internal/... ./features/ ./userns/
+UNIT_PKGS += ./metrics/ ./tracing/... ./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/
+UNIT_PKGS += ./faultpoint/ ./bench/
+UNIT_PKGS += ./soak/
+UNIT_PKGS += ./critest/catalog/ ./critest/testimage/
+UNIT_PKGS += ./node-e2e/images/ ./node-e2e/helpers/curl/ ./node-e2e/helpers/nc/ ./node-e2e/helpers/nmeter/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.

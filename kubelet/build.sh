@@ -9,6 +9,10 @@
 #                   node-e2e/node-e2e.mk)
 #   agnhost         CGO_ENABLED=0 go build ./test/images/agnhost (static; the
 #                   e2e tests' agnhost image, node-e2e/)
+#   ginkgo          the ginkgo CLI at exactly the github.com/onsi/ginkgo/v2
+#                   version the module's go.mod requires (go install
+#                   .../ginkgo/v2/ginkgo@<that version>): it runs
+#                   e2e_node.test on several processes (node-e2e/run.sh)
 #
 # Why not `go install k8s.io/kubernetes/cmd/kubelet@v1.34.4`: the module's go.mod
 # replaces every k8s.io/* staging module with ./staging/src/k8s.io/<name>, and
@@ -31,9 +35,9 @@ targets=("$@")
 
 for t in "${targets[@]}"; do
 	case "$t" in
-	kubelet | e2e_node.test | agnhost) ;;
+	kubelet | e2e_node.test | agnhost | ginkgo) ;;
 	*)
-		echo "build.sh: unknown target '$t' (kubelet, e2e_node.test, agnhost)" >&2
+		echo "build.sh: unknown target '$t' (kubelet, e2e_node.test, agnhost, ginkgo)" >&2
 		exit 2
 		;;
 	esac
@@ -66,10 +70,36 @@ if [[ -z "${mod_dir}" || ! -d "${mod_dir}" ]]; then
 	exit 1
 fi
 
+# The ginkgo CLI needs no copy of the module: only the ginkgo/v2 version its
+# go.mod requires (the CLI and the suite's library must match).
+mkdir -p "${out_dir}"
+rest=()
+for t in "${missing[@]}"; do
+	if [[ $t != ginkgo ]]; then
+		rest+=("$t")
+		continue
+	fi
+	ginkgo_version="$(awk '$1 == "github.com/onsi/ginkgo/v2" { print $2; exit }' "${mod_dir}/go.mod")"
+	if [[ -z "${ginkgo_version}" ]]; then
+		echo "build.sh: k8s.io/kubernetes@${version}'s go.mod requires no github.com/onsi/ginkgo/v2" >&2
+		exit 1
+	fi
+	echo "build.sh: building the ginkgo CLI ${ginkgo_version} (k8s.io/kubernetes@${version}'s go.mod)" >&2
+	gobin="$(mktemp -d "${out_dir}/ginkgo.XXXXXX")"
+	(cd / && GOBIN="${gobin}" nice -n 19 go install "github.com/onsi/ginkgo/v2/ginkgo@${ginkgo_version}") ||
+		{ rm -rf "${gobin}"; exit 1; }
+	mv "${gobin}/ginkgo" "${out_dir}/ginkgo"
+	rm -rf "${gobin}"
+done
+missing=("${rest[@]}")
+if ((${#missing[@]} == 0)); then
+	for t in "${targets[@]}"; do echo "${out_dir}/${t}"; done
+	exit 0
+fi
+
 # One source copy and one temporary output name per build.sh process: two
 # concurrent builds of the same version (kubelet/_bin may be shared between
 # worktrees) must not share, overwrite or remove each other's files.
-mkdir -p "${out_dir}"
 src="$(mktemp -d "${out_dir}/src.XXXXXX")"
 trap 'rm -rf "${src}"' EXIT
 trap 'exit 130' INT TERM

@@ -223,7 +223,8 @@ die() {
 
 # ------------------------------------------------------------------ build --
 
-"$repo/kubelet/build.sh" kubelet e2e_node.test agnhost >/dev/null || die "building kubelet, e2e_node.test and agnhost failed"
+"$repo/kubelet/build.sh" kubelet e2e_node.test agnhost ginkgo >/dev/null ||
+	die "building kubelet, e2e_node.test, agnhost and the ginkgo CLI failed"
 cri_version=$(awk '$1 == "require" && $2 == "sigs.k8s.io/cri-tools" { print $3 }' "$repo/critest/tools/go.mod")
 "$repo/critest/tools/build.sh" >/dev/null || die "building crictl failed"
 crictl_bin=$repo/critest/_tools/$cri_version/crictl
@@ -234,7 +235,9 @@ mkdir -p "$bin/helpers"
 	for h in pgrep ipcs webserver pause nnp; do
 		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./critest/helpers/$h" || exit 1
 	done
-	CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/curl" ./node-e2e/helpers/curl || exit 1
+	for h in curl nc nmeter; do
+		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./node-e2e/helpers/$h" || exit 1
+	done
 	nice -n 19 go build -o "$bin/node-e2e-registry" ./node-e2e/cmd/node-e2e-registry || exit 1
 ) || die "building the helpers and node-e2e-registry failed"
 if [[ $RUNTIME == podshim && ! -x "$podshimd" ]]; then
@@ -254,7 +257,7 @@ if [[ -d "$H" ]]; then
 fi
 mkdir -p "$H"/{tmp,cni/net.d,cni/ipam,registry-hosts,containerd,podshim/root,podshim/state,kubelet,work,path,logs} "$results" ||
 	die "cannot create $H"
-rm -f "$results"/*.log "$results"/*.xml
+rm -rf "$results"/*.log "$results"/*.xml "$results"/parallel "$results"/serial
 ip netns list 2>/dev/null | awk '{ print $1 }' >"$H/netns.before"
 
 # The suite's own services and kubelet listen on fixed ports.
@@ -480,15 +483,15 @@ while IFS= read -r line; do
 	if [[ "$regex" == "$line" || -z "$reason" ]]; then
 		die "node-e2e/skip.txt: entry without a reason (use 'REGEX # reason'): $line"
 	fi
-	skip_args+=("--ginkgo.skip=$regex")
+	skip_args+=("--skip=$regex")
 done <"$ne/skip.txt"
 
-focus_args=("--ginkgo.focus=$FOCUS")
+focus_args=("--focus=$FOCUS")
 if [[ ${SUBSET:-} == 1 ]]; then
 	focus_args=()
 	while IFS= read -r line; do
 		[[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
-		focus_args+=("--ginkgo.focus=$line")
+		focus_args+=("--focus=$line")
 	done <"$ne/subset.txt"
 	FOCUS="node-e2e/subset.txt (${#focus_args[@]} entries)"
 fi
@@ -499,49 +502,105 @@ fi
 # cgroup (other people's too) into /system, and kubelet into /kubelet.
 kubelet_flags="--root-dir=$H/kubelet --system-cgroups= --kubelet-cgroups= --runtime-cgroups="
 
-log "running e2e_node.test $KUBELET_VERSION (${#skip_args[@]} skip entries, focus '$FOCUS')"
+# run_pass NAME PROCS GINKGO_ARGS...: one run of e2e_node.test through the
+# ginkgo CLI on PROCS processes (process 1 starts etcd, kube-apiserver and
+# kubelet; the others wait for it, as upstream's run_local does), its log in
+# $results/e2e_node-NAME.log and its JUnit report in $results/NAME/. Sets
+# pass_rc.
+run_pass() {
+	local name=$1 procs=$2
+	shift 2
+	mkdir -p "$results/$name"
+	log "pass '$name': e2e_node.test $KUBELET_VERSION on $procs process(es) (${#skip_args[@]} skip entries, focus '$FOCUS')"
+	(
+		cd "$H/work" || exit 1
+		unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY
+		# shellcheck disable=SC2086
+		PATH=$test_path TMPDIR=$H/tmp exec "$kbin/ginkgo" \
+			--procs="$procs" \
+			--no-color \
+			--timeout="${NODE_E2E_TIMEOUT:-8h}" \
+			"$@" \
+			"$kbin/e2e_node.test" -- \
+			--container-runtime-endpoint "$endpoint" \
+			--image-service-endpoint "$endpoint" \
+			--container-runtime-process-name "$runtime_process" \
+			--container-runtime-pid-file "$runtime_pid_file" \
+			--k8s-bin-dir "$kbin" \
+			--prepull-images=false \
+			--node-name "$node_name" \
+			--kubelet-config-file "$H/kubelet-base.yaml" \
+			--kubelet-flags="$kubelet_flags" \
+			--report-dir "$results/$name" \
+			${NODE_E2E_ARGS:-}
+	) >"$results/e2e_node-$name.log" 2>&1 &
+	test_pid=$!
+	tail -n +1 -f --pid="$test_pid" "$results/e2e_node-$name.log" >&2 &
+	tail_pid=$!
+	wait "$test_pid"
+	pass_rc=$?
+	test_pid=""
+	wait "$tail_pid"
+}
+
+# count_specs GINKGO_ARGS...: how many specs a pass with these arguments
+# would run (a dry run: no services start).
+count_specs() {
+	(cd "$H/work" && "$kbin/ginkgo" --dry-run --no-color "$@" "$kbin/e2e_node.test" -- --k8s-bin-dir "$kbin" 2>&1) |
+		sed -nE 's/^Ran ([0-9]+) of [0-9]+ Specs.*/\1/p' | tail -1
+}
+
+# Like upstream's node e2e jobs (hack/make-rules/test-e2e-node.sh): the
+# focus without [Serial] on NODE_E2E_PROCS processes, then its [Serial]
+# specs (ginkgo label Serial, which the suite gives every [Serial] spec) on
+# one process with kubelet restarted. Upstream's jobs also skip [Flaky]
+# (no [NodeConformance] spec carries it) and run [Slow] in a separate job;
+# here [Slow] stays in the parallel pass.
+procs=${NODE_E2E_PROCS:-4}
 start=$(date +%s)
-(
-	cd "$H/work" || exit 1
-	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY no_proxy NO_PROXY
-	# shellcheck disable=SC2086
-	PATH=$test_path TMPDIR=$H/tmp exec "$kbin/e2e_node.test" \
-		--container-runtime-endpoint "$endpoint" \
-		--image-service-endpoint "$endpoint" \
-		--container-runtime-process-name "$runtime_process" \
-		--container-runtime-pid-file "$runtime_pid_file" \
-		--k8s-bin-dir "$kbin" \
-		--prepull-images=false \
-		--node-name "$node_name" \
-		--kubelet-config-file "$H/kubelet-base.yaml" \
-		--kubelet-flags="$kubelet_flags" \
-		--report-dir "$results" \
-		--ginkgo.no-color \
-		--ginkgo.timeout="${NODE_E2E_TIMEOUT:-8h}" \
-		"${focus_args[@]}" \
-		"${skip_args[@]}" ${NODE_E2E_ARGS:-}
-) >"$results/e2e_node.log" 2>&1 &
-test_pid=$!
-tail -n +1 -f --pid="$test_pid" "$results/e2e_node.log" >&2 &
-tail_pid=$!
-wait "$test_pid"
-test_rc=$?
-test_pid=""
-wait "$tail_pid"
+passes=()
+rcs=()
+run_pass parallel "$procs" "${focus_args[@]}" "${skip_args[@]}" --skip='\[Serial\]' --label-filter='!Serial'
+passes+=(parallel)
+rcs+=("$pass_rc")
+serial_specs=$(count_specs "${focus_args[@]}" "${skip_args[@]}" --label-filter=Serial)
+if [[ ${serial_specs:-0} -gt 0 ]]; then
+	run_pass serial 1 "${focus_args[@]}" "${skip_args[@]}" --label-filter=Serial
+	passes+=(serial)
+	rcs+=("$pass_rc")
+else
+	log "no [Serial] spec in the focus: no serial pass"
+fi
 elapsed=$(($(date +%s) - start))
 
 cp "$H/logs/"*.log "$results/" 2>/dev/null
 cleanup
 
-summary=$(grep -E '^(SUCCESS|FAIL)! .*-- [0-9]+ Passed \| [0-9]+ Failed' "$results/e2e_node.log" | tail -1)
-if [[ -z "$summary" ]]; then
-	log "e2e_node.test (exit $test_rc) printed no summary; see $results/e2e_node.log"
-	echo "harness error: e2e_node.test did not finish"
-	exit 2
-fi
-passed=$(sed -E 's/.* ([0-9]+) Passed.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.* ([0-9]+) Failed.*/\1/' <<<"$summary")
-skipped=$(sed -E 's/.* ([0-9]+) Skipped.*/\1/' <<<"$summary")
-echo "$RUNTIME on containerd $containerd_version, runc $runc_version, kubelet $KUBELET_VERSION: ${elapsed}s" >"$results/summary.txt"
+# Each pass prints "Ran R of T Specs" and "SUCCESS!|FAIL! -- P Passed | F
+# Failed | ... | S Skipped"; skipped below counts every spec of the suite
+# that no pass ran (filtered out or skipped by the spec itself).
+passed=0 failed=0 ran=0 total=0 test_rc=0
+for i in "${!passes[@]}"; do
+	f=$results/e2e_node-${passes[$i]}.log
+	summary=$(grep -E '(SUCCESS|FAIL)! .*-- [0-9]+ Passed \| [0-9]+ Failed' "$f" | tail -1)
+	ranline=$(grep -E '^Ran [0-9]+ of [0-9]+ Specs' "$f" | tail -1)
+	if [[ -z "$summary" || -z "$ranline" ]]; then
+		log "pass ${passes[$i]}: e2e_node.test (exit ${rcs[$i]}) printed no summary; see $f"
+		echo "harness error: e2e_node.test did not finish"
+		exit 2
+	fi
+	p=$(sed -E 's/.* ([0-9]+) Passed.*/\1/' <<<"$summary")
+	fl=$(sed -E 's/.* ([0-9]+) Failed.*/\1/' <<<"$summary")
+	r=$(sed -E 's/^Ran ([0-9]+) of.*/\1/' <<<"$ranline")
+	total=$(sed -E 's/^Ran [0-9]+ of ([0-9]+) .*/\1/' <<<"$ranline")
+	log "pass ${passes[$i]}: $p passed, $fl failed, ran $r of $total"
+	passed=$((passed + p))
+	failed=$((failed + fl))
+	# "Ran R" counts the specs that skipped themselves too.
+	ran=$((ran + p + fl))
+	[[ ${rcs[$i]} == 0 ]] || test_rc=${rcs[$i]}
+done
+skipped=$((total - ran))
+echo "$RUNTIME on containerd $containerd_version, runc $runc_version, kubelet $KUBELET_VERSION, $procs procs: ${elapsed}s" >"$results/summary.txt"
 echo "$passed passed, $failed failed, $skipped skipped" | tee -a "$results/summary.txt"
 [[ $failed == 0 && $test_rc == 0 ]]

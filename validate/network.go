@@ -49,8 +49,10 @@ func PortMappings(field string, pms []*runtime.PortMapping) error {
 }
 
 // hostnameForm is an RFC 1123 host name (labels of letters, digits and
-// '-', dot-separated).
-var hostnameForm = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$`)
+// '-', dot-separated), optionally fully qualified with a final '.': kubelet
+// sends "<pod>.<subdomain>.<namespace>.svc.<cluster domain>" for
+// setHostnameAsFQDN, which ends in '.' when the cluster domain is empty.
+var hostnameForm = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*\.?$`)
 
 // Hostname checks a pod's host name ("" = the node's).
 func Hostname(field, h string) error {

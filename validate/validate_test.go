@@ -219,7 +219,9 @@ func TestNetwork(t *testing.T) {
 		check(t, name, PortMappings("p", []*runtime.PortMapping{tc.pm}), tc.field)
 	}
 	check(t, "hostname", Hostname("h", "web-0.example"), "")
-	for _, bad := range []string{"a_b", "-a", "a b", strings.Repeat("h", 65), "a\nb"} {
+	// setHostnameAsFQDN with an empty cluster domain.
+	check(t, "hostname fqdn", Hostname("h", "pod-1.sub.ns.svc."), "")
+	for _, bad := range []string{"a_b", "-a", "a b", strings.Repeat("h", 65), "a\nb", ".", "a..b", ".a"} {
 		check(t, "hostname "+bad, Hostname("h", bad), "h")
 	}
 	check(t, "dns", DNSConfig("d", &runtime.DNSConfig{Servers: []string{"10.0.0.10", "fd00::a"}, Searches: []string{"svc.cluster.local"}, Options: []string{"ndots:5"}}), "")

@@ -64,7 +64,8 @@ var standIns = []struct{ name, critest string }{
 // Build builds every image of the suite. agnhostBin is the static agnhost
 // binary (kubelet/build.sh agnhost), with agnhost-localhost.crt and
 // agnhost-localhost.key (test/images/agnhost/porter) beside it; in.HelpersDir must also hold curl
-// (node-e2e/helpers/curl).
+// (node-e2e/helpers/curl), nc (node-e2e/helpers/nc) and nmeter
+// (node-e2e/helpers/nmeter).
 func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 	crit, err := catalog.Build(in)
 	if err != nil {
@@ -82,10 +83,15 @@ func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 		if !ok {
 			return nil, fmt.Errorf("critest catalog has no %s (for %s)", s.critest, s.name)
 		}
+		if s.name == BusyBox {
+			if img, err = withNmeter(img, filepath.Join(in.HelpersDir, "nmeter")); err != nil {
+				return nil, fmt.Errorf("build %s: %w", BusyBox, err)
+			}
+		}
 		out = append(out, catalog.Entry{Names: []string{s.name}, Image: img})
 	}
 	base := byName[catalog.DefaultBusybox]
-	ag, err := agnhost(base, agnhostBin, filepath.Join(in.HelpersDir, "curl"))
+	ag, err := agnhost(base, agnhostBin, in.HelpersDir)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", Agnhost, err)
 	}
@@ -98,18 +104,33 @@ func Build(in catalog.Inputs, agnhostBin string) ([]catalog.Entry, error) {
 	return out, nil
 }
 
+// withNmeter adds /bin/nmeter (node-e2e/helpers/nmeter) to the busybox
+// stand-in: Debian's busybox has no nmeter applet, and the container
+// lifecycle specs run `nmeter -d0 '%3t'` in busybox containers.
+func withNmeter(base v1.Image, nmeter string) (v1.Image, error) {
+	l := testimage.NewLayer()
+	if err := l.HostFile("/bin/nmeter", 0o755, nmeter); err != nil {
+		return nil, err
+	}
+	return testimage.WithLayer(base, l, "nmeter", nil)
+}
+
 // agnhost is test/images/agnhost/Dockerfile on the busybox base: /agnhost
 // and the /agnhost-2 link, /uploads, user-defined-in-image (uid 1000) in
-// group-defined-in-image (gid 50000), ENTRYPOINT /agnhost, CMD pause, and
-// curl (node-e2e/helpers/curl: the suites exec curl in agnhost pods) and
-// /localhost.crt and /localhost.key.
-func agnhost(base v1.Image, bin, curl string) (v1.Image, error) {
+// group-defined-in-image (gid 50000), ENTRYPOINT /agnhost, CMD pause, curl
+// and nc (the Dockerfile's curl and netcat-openbsd: the suites exec them in
+// agnhost pods; node-e2e/helpers, from helpers) and /localhost.crt and
+// /localhost.key.
+func agnhost(base v1.Image, bin, helpers string) (v1.Image, error) {
 	l := testimage.NewLayer()
 	if err := l.HostFile("/agnhost", 0o755, bin); err != nil {
 		return nil, err
 	}
-	if err := l.HostFile("/usr/bin/curl", 0o755, curl); err != nil {
-		return nil, err
+	// /usr/bin comes before /bin (busybox's nc, without -u) on PATH.
+	for _, h := range []string{"curl", "nc"} {
+		if err := l.HostFile("/usr/bin/"+h, 0o755, filepath.Join(helpers, h)); err != nil {
+			return nil, err
+		}
 	}
 	// The image's test TLS pair (ADD porter/localhost.crt, .key): netexec
 	// serves https with it in the lifecycle hook specs.

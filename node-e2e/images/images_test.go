@@ -48,7 +48,7 @@ func fakeInputs(t *testing.T) (catalog.Inputs, string) {
 	for _, lib := range []string{"ld-linux-x86-64.so.2", "libc.so.6", "libresolv.so.2"} {
 		write(filepath.Join(in.LibcDir, "lib", "x86_64-linux-gnu", lib), []byte("lib "+lib))
 	}
-	for _, h := range []string{"pgrep", "ipcs", "webserver", "pause", "nnp", "curl"} {
+	for _, h := range []string{"pgrep", "ipcs", "webserver", "pause", "nnp", "curl", "nc", "nmeter"} {
 		write(filepath.Join(in.HelpersDir, h), []byte("helper "+h))
 	}
 	agnhost := filepath.Join(root, "agnhost")
@@ -148,8 +148,20 @@ func TestBuildServesEverySuiteImage(t *testing.T) {
 	if !bytes.Equal(data["usr/bin/curl"], []byte("helper curl")) {
 		t.Errorf("agnhost /usr/bin/curl is %q", data["usr/bin/curl"])
 	}
+	if !bytes.Equal(data["usr/bin/nc"], []byte("helper nc")) {
+		t.Errorf("agnhost /usr/bin/nc is %q", data["usr/bin/nc"])
+	}
 	if _, ok := data["bin/busybox"]; !ok {
 		t.Errorf("agnhost has no busybox shell")
+	}
+
+	// busybox: Debian's busybox plus /bin/nmeter.
+	data, _ = files(t, byName[BusyBox])
+	if !bytes.Equal(data["bin/nmeter"], []byte("helper nmeter")) {
+		t.Errorf("busybox /bin/nmeter is %q", data["bin/nmeter"])
+	}
+	if _, ok := data["bin/busybox"]; !ok {
+		t.Errorf("busybox has no /bin/busybox")
 	}
 
 	nr, err := byName[NonRoot].ConfigFile()
