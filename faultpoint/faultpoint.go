@@ -30,6 +30,7 @@ type Point string
 // The crash points, grouped by the CRI call whose steps they sit between.
 const (
 	// RunPodSandbox.
+	RunSandboxAfterUsernsNetNS    Point = "run-sandbox/after-userns-netns"    // user namespace pod: netns and userns pinned, no metadata
 	RunSandboxAfterNetNS          Point = "run-sandbox/after-netns"           // netns pinned, metadata saved (Creating)
 	RunSandboxDuringCNIAdd        Point = "run-sandbox/during-cni-add"        // first CNI plugin of the chain done (veth, IP)
 	RunSandboxAfterCNIAdd         Point = "run-sandbox/after-cni-add"         // CNI ADD returned
@@ -80,7 +81,7 @@ const (
 // All lists every crash point, sorted.
 func All() []Point {
 	all := []Point{
-		RunSandboxAfterNetNS, RunSandboxDuringCNIAdd, RunSandboxAfterCNIAdd, RunSandboxAfterPauseContainer,
+		RunSandboxAfterUsernsNetNS, RunSandboxAfterNetNS, RunSandboxDuringCNIAdd, RunSandboxAfterCNIAdd, RunSandboxAfterPauseContainer,
 		RunSandboxAfterPauseTask, RunSandboxAfterPauseStart, RunSandboxBeforeSave,
 		CreateContainerAfterSnapshot, CreateContainerAfterRecord, CreateContainerAfterMetadata,
 		StartContainerAfterIO, StartContainerAfterTask, StartContainerAfterStart,

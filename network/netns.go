@@ -30,17 +30,30 @@ func newNetNSIn(dir string) (string, error) {
 	return upLoopback(ns)
 }
 
-// NewNetNSFromPID pins the network namespace of process pid (one made in a
-// pod's user namespace, see package userns) like NewNetNS pins a new one.
-func (m *Manager) NewNetNSFromPID(pid int) (string, error) {
-	if err := os.MkdirAll(m.opts.NetNSDir, 0o755); err != nil {
+// NewPodNetNSFromPID pins the network namespace of process pid (one made
+// in the user namespace of pod id, see package userns) in the pod's own
+// dir below the netns dir, like NewPodNetNS pins a new one: a crash before
+// the pod's metadata names it leaves nothing recovery cannot find by the
+// pod's ID (RemovePodNetNSDir).
+func (m *Manager) NewPodNetNSFromPID(id string, pid int) (string, error) {
+	if id == "" || strings.ContainsAny(id, "/.") {
+		return "", fmt.Errorf("pod netns: bad pod ID %q", id)
+	}
+	dir := m.PodNetNSDir(id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create netns dir: %w", err)
 	}
-	ns, err := netns.NewNetNSFromPID(m.opts.NetNSDir, uint32(pid))
+	ns, err := netns.NewNetNSFromPID(dir, uint32(pid))
 	if err != nil {
+		_ = os.Remove(dir)
 		return "", fmt.Errorf("pin netns of pid %d: %w", pid, err)
 	}
-	return upLoopback(ns)
+	path, err := upLoopback(ns)
+	if err != nil {
+		_ = os.Remove(dir)
+		return "", err
+	}
+	return path, nil
 }
 
 // upLoopback brings up lo in ns; on failure it removes ns.

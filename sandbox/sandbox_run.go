@@ -96,14 +96,20 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	case podUserns != nil:
 		// The netns is made in the pod's user namespace, which the pause
 		// joins through a pin (see package userns).
+		// Both pins are found by the pod's ID after a crash: the netns in
+		// the pod's netns dir, the user namespace in its state dir.
 		m.UsernsPath = stateDir + "/userns"
-		undo.Push("remove netns", func(context.Context) error { return network.RemoveNetNS(m.NetNSPath) })
+		undo.Push("remove netns", func(context.Context) error { return s.opts.Network.RemovePodNetNSDir(id) })
 		undo.Push("unpin user namespace", func(context.Context) error { return userns.Unpin(m.UsernsPath) })
 		if err := userns.Run(podUserns.UIDs, podUserns.GIDs, func(pid int) (err error) {
-			if m.NetNSPath, err = s.opts.Network.NewNetNSFromPID(pid); err != nil {
+			if m.NetNSPath, err = s.opts.Network.NewPodNetNSFromPID(id, pid); err != nil {
 				return err
 			}
-			return userns.Pin(pid, m.UsernsPath)
+			if err := userns.Pin(pid, m.UsernsPath); err != nil {
+				return err
+			}
+			s.opts.Faults.Hit(faultpoint.RunSandboxAfterUsernsNetNS)
+			return nil
 		}); err != nil {
 			return "", fmt.Errorf("user namespace of sandbox %s: %w", id, err)
 		}

@@ -315,7 +315,21 @@ func crashCases() []crashCase {
 			t.Errorf("containers after the restart = %v, want one EXITED", cs.Containers)
 		}
 	}
+	// A pod with a user namespace: its netns is made in it (containerd 2
+	// with a runc that maps mounts; Debian's stack refuses such pods).
+	runUsernsPod := func(t *testing.T, b *crashBed) {
+		ctx, cancel := callCtx()
+		defer cancel()
+		crashCall(b.rt().RunPodSandbox(ctx, &criapi.RunPodSandboxRequest{Config: usernsPodConfig(t)}))
+	}
+	needsUserns := func(t *testing.T) string {
+		if containerdMajor(t) < 2 {
+			return "user namespace pods need containerd 2 (the current stack)"
+		}
+		return ""
+	}
 	return []crashCase{
+		{point: faultpoint.RunSandboxAfterUsernsNetNS, drive: runUsernsPod, skip: needsUserns},
 		{point: faultpoint.RunSandboxAfterNetNS, drive: runPod},
 		{point: faultpoint.RunSandboxDuringCNIAdd, drive: runPod},
 		{point: faultpoint.RunSandboxAfterCNIAdd, drive: runPod},
