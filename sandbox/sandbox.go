@@ -61,6 +61,9 @@ type Metadata struct {
 	// Creating is set while Run is under way: a sandbox recovered with it
 	// set was interrupted by a crash and is torn down.
 	Creating bool `json:"creating,omitempty"`
+	// Version is the record's format (RecordVersion; 0 in records written
+	// before it was recorded, read as 1).
+	Version int `json:"version,omitempty"`
 }
 
 // Status is a sandbox's mutable state.
@@ -141,24 +144,14 @@ func (sb *Sandbox) Unlock() { sb.opMu.Unlock() }
 // save writes the metadata atomically.
 func (sb *Sandbox) save() error {
 	sb.mu.RLock()
-	data, err := json.Marshal(sb.meta)
+	meta := sb.meta
+	meta.Version = RecordVersion
+	data, err := json.Marshal(meta)
 	sb.mu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("encode sandbox %s metadata: %w", sb.meta.ID, err)
 	}
 	return writeFileAtomic(sb.metaPath, data)
-}
-
-func loadMetadata(path string) (Metadata, error) {
-	var m Metadata
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return m, err
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return m, fmt.Errorf("decode %s: %w", path, err)
-	}
-	return m, nil
 }
 
 func writeFileAtomic(path string, data []byte) error {
