@@ -62,6 +62,14 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.cleanRuncLeftovers(ctx, id)
 	}
 	s.removeOrphanDirs(ctx, known)
+	// A CNI DEL that failed before the restart is retried until it
+	// succeeds, whether or not kubelet stops the pod again.
+	for _, sb := range s.store.List() {
+		if m := sb.Metadata(); m.NetworkDelFailed && !m.NetworkDown {
+			log.G(ctx).WithField("sandbox", m.ID).Info("CNI DEL of the sandbox failed before the restart: retrying it in the background")
+			s.retryNetworkTeardown(ctx, sb)
+		}
+	}
 	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
 	return nil
 }

@@ -58,6 +58,10 @@ type Metadata struct {
 	UsernsPath string `json:"usernsPath,omitempty"`
 	// NetworkDown is set once CNI DEL succeeded, so later Stops skip it.
 	NetworkDown bool `json:"networkDown,omitempty"`
+	// NetworkDelFailed is set when a CNI DEL failed: DEL is retried in
+	// the background until it succeeds, also after a restart (see
+	// retryNetworkTeardown), so the pod's IP is never lost.
+	NetworkDelFailed bool `json:"networkDelFailed,omitempty"`
 	// Creating is set while Run is under way: a sandbox recovered with it
 	// set was interrupted by a crash and is torn down.
 	Creating bool `json:"creating,omitempty"`
@@ -82,7 +86,11 @@ type Sandbox struct {
 	// when no deletion was started. Guarded by opMu.
 	pauseGone chan struct{}
 
-	mu        sync.RWMutex // guards meta.NetworkDown and status
+	// delRetrying is set while a background CNI DEL retry runs. Guarded
+	// by mu.
+	delRetrying bool
+
+	mu        sync.RWMutex // guards meta.NetworkDown, meta.NetworkDelFailed and status
 	meta      Metadata
 	status    Status
 	container containerd.Container
