@@ -45,6 +45,9 @@ type Metadata struct {
 	// RestoreImages is the directory of the CRIU images that Start
 	// restores, for a container created from a checkpoint.
 	RestoreImages string `json:"restoreImages,omitempty"`
+	// Version is the record's format (RecordVersion; 0 in records written
+	// before it was recorded, read as 1).
+	Version int `json:"version,omitempty"`
 }
 
 // Status is a container's mutable state, persisted in status.json.
@@ -119,31 +122,13 @@ func (c *Container) update(fn func(*Status)) error {
 }
 
 func (c *Container) saveMetadata() error {
-	data, err := json.Marshal(c.meta)
+	meta := c.meta
+	meta.Version = RecordVersion
+	data, err := json.Marshal(meta)
 	if err != nil {
 		return fmt.Errorf("encode container %s metadata: %w", c.meta.ID, err)
 	}
 	return writeFileAtomic(filepath.Join(c.dir, "container.json"), data)
-}
-
-func loadContainerFiles(dir string) (Metadata, Status, error) {
-	var m Metadata
-	var st Status
-	data, err := os.ReadFile(filepath.Join(dir, "container.json"))
-	if err != nil {
-		return m, st, err
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return m, st, fmt.Errorf("decode container metadata: %w", err)
-	}
-	data, err = os.ReadFile(filepath.Join(dir, "status.json"))
-	if err != nil {
-		return m, st, err
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
-		return m, st, fmt.Errorf("decode container status: %w", err)
-	}
-	return m, st, nil
 }
 
 func writeFileAtomic(path string, data []byte) error {

@@ -2,7 +2,9 @@ package cri
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -40,7 +42,7 @@ func (s *Service) Recover(ctx context.Context) error {
 			ctx = log.WithLogger(ctx, log.G(ctx).WithField("container", cc.ID()))
 			c, err := s.load(ctx, cc)
 			if err != nil {
-				log.G(ctx).WithError(err).Warn("removing container that cannot be recovered")
+				s.logUnrecoverable(ctx, cc.ID(), err)
 				s.removeOrphan(ctx, cc)
 				return
 			}
@@ -172,5 +174,22 @@ func (s *Service) removeOrphanDirs(ctx context.Context, known map[string]bool) {
 				os.RemoveAll(filepath.Join(base, e.Name()))
 			}
 		}
+	}
+}
+
+// logUnrecoverable says why container id is removed at start-up: a broken
+// or missing record (at error level) names its path and the problem. The
+// container is removed (its task killed, its containerd container,
+// snapshot and dirs deleted); kubelet makes it again.
+func (s *Service) logUnrecoverable(ctx context.Context, id string, err error) {
+	rootDir, _ := s.containerDirs(id)
+	l := log.G(ctx).WithError(err).WithFields(log.Fields{"container": id, "record": rootDir})
+	switch {
+	case errors.Is(err, ErrBrokenRecord):
+		l.Error("broken container record: removing the container (task, containerd container, snapshot, dirs); kubelet makes it again")
+	case errors.Is(err, fs.ErrNotExist):
+		l.Error("container record missing: removing the container (task, containerd container, snapshot, dirs); kubelet makes it again")
+	default:
+		l.Warn("removing container that cannot be recovered")
 	}
 }

@@ -2,16 +2,14 @@ package network
 
 import (
 	"context"
-	"os"
 	"slices"
 
 	"github.com/containernetworking/cni/pkg/invoke"
-	"github.com/containernetworking/cni/pkg/version"
 
 	"github.com/podshim/podshim/faultpoint"
 )
 
-// crashingExec runs CNI plugins as libcni's default executor does and hits
+// crashingExec runs CNI plugins as pluginExec does and hits
 // faultpoint.RunSandboxDuringCNIAdd after each ADD of a plugin: the crash
 // then comes in the middle of the chain, once the first plugin (bridge
 // with its IPAM) allocated the veth and the IP. It is installed only when
@@ -23,12 +21,9 @@ type crashingExec struct {
 
 func newExec(faults *faultpoint.Set) invoke.Exec {
 	if !faults.Armed(faultpoint.RunSandboxDuringCNIAdd) {
-		return nil // libcni's default
+		return &pluginExec{}
 	}
-	return &crashingExec{
-		Exec:   &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}},
-		faults: faults,
-	}
+	return &crashingExec{Exec: &pluginExec{}, faults: faults}
 }
 
 func (e *crashingExec) ExecPlugin(ctx context.Context, pluginPath string, stdinData []byte, environ []string) ([]byte, error) {

@@ -5,6 +5,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -155,13 +156,33 @@ func (m *Manager) Setup(ctx context.Context, pod Pod) (_ Result, retErr error) {
 	if err != nil {
 		return Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, addTimeout(ctx, m.opts.Timeout))
 	defer cancel()
 	res, err := m.cni.AddNetworkList(ctx, list, runtimeConf(pod))
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %v", cerr, err) // the deadline is the cause, and the gRPC code
+		}
 		return Result{}, fmt.Errorf("CNI ADD on network %q for pod %s: %w", list.Name, pod.ID, err)
 	}
 	return parseResult(res)
+}
+
+// addDeadlineMargin is how much of the caller's time CNI ADD leaves for
+// the undo and the answer (see addTimeout).
+const addDeadlineMargin = 2 * time.Second
+
+// addTimeout bounds a CNI ADD: the configured timeout, cut to end
+// addDeadlineMargin before the caller's deadline, so that a hung plugin
+// fails RunPodSandbox with an error naming CNI ADD (DeadlineExceeded)
+// which reaches kubelet before its own deadline does.
+func addTimeout(ctx context.Context, timeout time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left > 2*addDeadlineMargin && left-addDeadlineMargin < timeout {
+			return left - addDeadlineMargin
+		}
+	}
+	return timeout
 }
 
 // Teardown runs CNI DEL for the pod. It uses the config the pod was set up

@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/log"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/network"
@@ -42,7 +45,7 @@ func (s *Service) Recover(ctx context.Context) error {
 			defer cancel()
 			sb, err := s.load(ctx, c)
 			if err != nil {
-				log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("removing sandbox that cannot be recovered")
+				s.logUnrecoverable(ctx, c.ID(), err)
 				s.removeOrphan(ctx, c)
 				return
 			}
@@ -59,6 +62,14 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.cleanRuncLeftovers(ctx, id)
 	}
 	s.removeOrphanDirs(ctx, known)
+	// A CNI DEL that failed before the restart is retried until it
+	// succeeds, whether or not kubelet stops the pod again.
+	for _, sb := range s.store.List() {
+		if m := sb.Metadata(); m.NetworkDelFailed && !m.NetworkDown {
+			log.G(ctx).WithField("sandbox", m.ID).Info("CNI DEL of the sandbox failed before the restart: retrying it in the background")
+			s.retryNetworkTeardown(ctx, sb)
+		}
+	}
 	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
 	return nil
 }
@@ -90,8 +101,22 @@ func (s *Service) load(ctx context.Context, c containerd.Container) (*Sandbox, e
 	return sb, nil
 }
 
-// removeOrphan deletes a pause container podshim cannot use any more.
+// removeOrphan deletes a pause container podshim cannot use any more,
+// and everything the pod holds: its containers' tasks first (they share
+// the pod's shim; the container service's recovery then deletes the
+// containers, whose sandbox is gone), the pause, the shim, the pause's
+// cgroup, the network and the dirs.
 func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
+	s.killContainerTasks(ctx, c.ID())
+	var netns string // the pause's, for a sandbox whose record is lost
+	if sp, err := c.Spec(ctx); err == nil && sp.Linux != nil {
+		defer RemoveEmptyCgroup(ctx, sp.Linux.CgroupsPath)
+		for _, ns := range sp.Linux.Namespaces {
+			if ns.Type == specs.NetworkNamespace {
+				netns = ns.Path
+			}
+		}
+	}
 	_ = stopPause(ctx, c)
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
@@ -99,12 +124,14 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 	killOrphanShim(ctx, c.ID())
 	s.cleanRuncLeftovers(ctx, c.ID())
 	rootDir, stateDir := s.sandboxDirs(c.ID())
-	s.releaseLeftovers(ctx, rootDir, stateDir)
+	s.releaseLeftovers(ctx, rootDir, stateDir, netns)
 }
 
 // releaseLeftovers undoes what a sandbox's metadata says it holds (CNI
 // attachment, netns, shm, user namespace pin) and removes its dirs.
-func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string) {
+// Without metadata, netns (from the pause's spec; "" when unknown) is the
+// pod's netns.
+func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir, netns string) {
 	if meta, err := loadMetadata(filepath.Join(rootDir, "sandbox.json")); err == nil {
 		if meta.NetNSPath != "" && !meta.NetworkDown {
 			sb := &Sandbox{meta: meta}
@@ -115,6 +142,16 @@ func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir string
 		_ = network.RemoveNetNS(meta.NetNSPath)
 		_ = unmountShm(meta.ShmPath)
 		RemoveEmptyCgroup(ctx, meta.CgroupsPath)
+	} else if id := filepath.Base(rootDir); id != "" {
+		// The record is lost or broken: CNI DEL from what libcni cached
+		// of the pod's ADD, in the netns found by the pod's ID, so that
+		// the IP and NAT rules are released all the same.
+		if err := s.opts.Network.TeardownLost(ctx, id, netns); err != nil {
+			log.G(ctx).WithError(err).WithField("sandbox", id).Warn("tear down network of sandbox without a record")
+		}
+		if s.opts.Network.OwnsNetNS(netns) {
+			_ = network.RemoveNetNS(netns)
+		}
 	}
 	// A netns made before the metadata named it (see Run).
 	if err := s.opts.Network.RemovePodNetNSDir(filepath.Base(rootDir)); err != nil {
@@ -141,7 +178,39 @@ func (s *Service) removeOrphanDirs(ctx context.Context, known map[string]bool) {
 			seen[id] = true
 			rootDir, stateDir := s.sandboxDirs(id)
 			log.G(ctx).WithField("sandbox", id).Info("removing orphaned sandbox dirs")
-			s.releaseLeftovers(ctx, rootDir, stateDir)
+			s.releaseLeftovers(ctx, rootDir, stateDir, "")
+		}
+	}
+}
+
+// logUnrecoverable says, at error level, why sandbox id is removed at
+// start-up: a broken or missing record names its path and the problem.
+func (s *Service) logUnrecoverable(ctx context.Context, id string, err error) {
+	rootDir, _ := s.sandboxDirs(id)
+	l := log.G(ctx).WithError(err).WithFields(log.Fields{"sandbox": id, "record": filepath.Join(rootDir, "sandbox.json")})
+	switch {
+	case errors.Is(err, ErrBrokenRecord):
+		l.Error("broken sandbox record: removing the sandbox (its containers, pause, network, netns and dirs); kubelet makes the pod a new one")
+	case errors.Is(err, fs.ErrNotExist):
+		l.Error("sandbox record missing: removing the sandbox (its containers, pause, network, netns and dirs); kubelet makes the pod a new one")
+	default:
+		l.Warn("removing sandbox that cannot be recovered")
+	}
+}
+
+// killContainerTasks deletes, with a kill, the tasks of the containers of
+// sandbox id, found by their label in containerd.
+func (s *Service) killContainerTasks(ctx context.Context, id string) {
+	cs, err := s.opts.Client.Containers(ctx, fmt.Sprintf(`labels."%s"==%s,labels."%s"==%s`, LabelKind, KindContainer, LabelSandboxID, id))
+	if err != nil {
+		log.G(ctx).WithError(err).WithField("sandbox", id).Warn("list containers of a removed sandbox")
+		return
+	}
+	for _, c := range cs {
+		if task, err := c.Task(ctx, nil); err == nil {
+			if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+				log.G(ctx).WithError(err).WithField("container", c.ID()).Warn("delete task of a container of a removed sandbox")
+			}
 		}
 	}
 }

@@ -58,9 +58,16 @@ type Metadata struct {
 	UsernsPath string `json:"usernsPath,omitempty"`
 	// NetworkDown is set once CNI DEL succeeded, so later Stops skip it.
 	NetworkDown bool `json:"networkDown,omitempty"`
+	// NetworkDelFailed is set when a CNI DEL failed: DEL is retried in
+	// the background until it succeeds, also after a restart (see
+	// retryNetworkTeardown), so the pod's IP is never lost.
+	NetworkDelFailed bool `json:"networkDelFailed,omitempty"`
 	// Creating is set while Run is under way: a sandbox recovered with it
 	// set was interrupted by a crash and is torn down.
 	Creating bool `json:"creating,omitempty"`
+	// Version is the record's format (RecordVersion; 0 in records written
+	// before it was recorded, read as 1).
+	Version int `json:"version,omitempty"`
 }
 
 // Status is a sandbox's mutable state.
@@ -79,7 +86,11 @@ type Sandbox struct {
 	// when no deletion was started. Guarded by opMu.
 	pauseGone chan struct{}
 
-	mu        sync.RWMutex // guards meta.NetworkDown and status
+	// delRetrying is set while a background CNI DEL retry runs. Guarded
+	// by mu.
+	delRetrying bool
+
+	mu        sync.RWMutex // guards meta.NetworkDown, meta.NetworkDelFailed and status
 	meta      Metadata
 	status    Status
 	container containerd.Container
@@ -141,24 +152,14 @@ func (sb *Sandbox) Unlock() { sb.opMu.Unlock() }
 // save writes the metadata atomically.
 func (sb *Sandbox) save() error {
 	sb.mu.RLock()
-	data, err := json.Marshal(sb.meta)
+	meta := sb.meta
+	meta.Version = RecordVersion
+	data, err := json.Marshal(meta)
 	sb.mu.RUnlock()
 	if err != nil {
 		return fmt.Errorf("encode sandbox %s metadata: %w", sb.meta.ID, err)
 	}
 	return writeFileAtomic(sb.metaPath, data)
-}
-
-func loadMetadata(path string) (Metadata, error) {
-	var m Metadata
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return m, err
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return m, fmt.Errorf("decode %s: %w", path, err)
-	}
-	return m, nil
 }
 
 func writeFileAtomic(path string, data []byte) error {

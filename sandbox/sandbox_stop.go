@@ -170,6 +170,7 @@ func (s *Service) teardownNetwork(ctx context.Context, sb *Sandbox) error {
 	}
 	if !m.NetworkDown {
 		if err := s.opts.Network.Teardown(ctx, podNetwork(sb)); err != nil {
+			s.retryNetworkTeardown(ctx, sb)
 			return fmt.Errorf("tear down network of sandbox %s: %w", m.ID, err)
 		}
 		sb.mu.Lock()

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/containerd/log"
 )
 
 // Stream names as they appear in the log.
@@ -36,6 +38,8 @@ type File struct {
 	buf     []byte
 	now     func() time.Time
 	counter Counter
+	failing error // the error of the first failed write since the last one that succeeded
+	dropped int   // bytes dropped since then
 }
 
 // Counter counts the bytes of log records written and dropped (records
@@ -116,7 +120,10 @@ func (l *File) Close() error {
 }
 
 // WriteRecord writes one CRI log record for stream; partial marks a chunk
-// that the next record continues. content must not contain a newline.
+// that the next record continues. content must not contain a newline. A
+// record that cannot be written (the file is closed, the file system is
+// full) is dropped and counted (see drop), and nil is returned: the
+// copier goes on draining the container's output.
 func (l *File) WriteRecord(stream string, partial bool, content []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -137,9 +144,37 @@ func (l *File) WriteRecord(stream string, partial bool, content []byte) error {
 	b = append(b, '\n')
 	l.buf = b
 	n, err := l.f.Write(b)
-	l.counter.LogWritten(n)
-	if n < len(b) {
-		l.counter.LogDropped(len(b) - n)
+	if err == nil {
+		l.counter.LogWritten(n)
+		if l.failing != nil {
+			log.L.WithFields(log.Fields{"path": l.path, "droppedBytes": l.dropped}).Info("container log writable again: logging resumes")
+			l.failing, l.dropped = nil, 0
+		}
+		return nil
 	}
-	return err
+	l.drop(b, n, err)
+	return nil
+}
+
+// drop accounts for record b of which a failed write (a full file system,
+// an I/O error) wrote n bytes: the n bytes are cut off again, so that the
+// next record does not continue a torn one, and the whole record counts as
+// dropped. The container's output is still drained (WriteRecord does not
+// fail), so the container never blocks on a full pipe; logging resumes
+// with the first write that succeeds. The first failure of a run is
+// logged, and the recovery with what was dropped meanwhile.
+func (l *File) drop(b []byte, n int, err error) {
+	if n > 0 {
+		if st, serr := l.f.Stat(); serr == nil && st.Size() >= int64(n) {
+			if terr := l.f.Truncate(st.Size() - int64(n)); terr != nil {
+				l.counter.LogWritten(n) // the torn bytes stay
+			}
+		}
+	}
+	l.counter.LogDropped(len(b))
+	l.dropped += len(b)
+	if l.failing == nil {
+		l.failing = err
+		log.L.WithError(err).WithField("path", l.path).Warn("container log not writable: dropping its records until writes succeed again (counted in podshim_container_log_bytes_dropped_total)")
+	}
 }
