@@ -19,7 +19,6 @@ import (
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/faultpoint"
-	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -125,7 +124,7 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		},
 		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
-		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
+		containerd.WithContainerLabels(containerdLabels(sb.ID(), cfg)),
 	)
 	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
 		log.G(ctx).WithError(lerr).Warn("release lease")

@@ -306,6 +306,10 @@ cat >"$H/cni/net.d/10-$cni_network.conflist" <<EOF
 EOF
 
 containerd_sock=$H/containerd/containerd.sock
+# The containerd namespace of the runtime's containers: containerd's CRI
+# plugin uses k8s.io, podshim its own.
+containerd_namespace=k8s.io
+[[ $RUNTIME == podshim ]] && containerd_namespace=podshim
 if [[ $RUNTIME == containerd ]]; then
 	stream_port=""
 	for p in $(seq 10460 10560); do
@@ -390,6 +394,7 @@ else
 		--containerd-address "$containerd_sock" \
 		--root "$H/podshim/root" \
 		--state "$H/podshim/state" \
+		--containerd-namespace "$containerd_namespace" \
 		--cni-conf-dir "$H/cni/net.d" \
 		--cni-bin-dir /usr/lib/cni \
 		--registry-config-dir "$H/registry-hosts" \
@@ -500,7 +505,13 @@ fi
 # its own root dir; no --system-cgroups, --kubelet-cgroups or
 # --runtime-cgroups, which would move every process of this machine's root
 # cgroup (other people's too) into /system, and kubelet into /kubelet.
+# --containerd and --containerd-namespace (cAdvisor's flags, deprecated but
+# read): kubelet's cAdvisor looks container cgroups up in containerd to name
+# the /metrics/cadvisor series after their pod and container; by default it
+# asks /run/containerd/containerd.sock, namespace k8s.io, which is not this
+# run's containerd.
 kubelet_flags="--root-dir=$H/kubelet --system-cgroups= --kubelet-cgroups= --runtime-cgroups="
+kubelet_flags+=" --containerd=$containerd_sock --containerd-namespace=$containerd_namespace"
 
 # run_pass NAME PROCS GINKGO_ARGS...: one run of e2e_node.test through the
 # ginkgo CLI on PROCS processes (process 1 starts etcd, kube-apiserver and
