@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/containerd/log"
 )
@@ -26,13 +28,32 @@ func RemoveEmptyCgroup(ctx context.Context, path string) {
 	if err != nil {
 		return
 	}
+	deadline := time.Now().Add(cgroupBusyWait) // for all hierarchies together
 	for _, h := range hierarchies {
 		dir := filepath.Join(cgroupRoot, h.Name(), filepath.Clean(path))
 		if !strings.HasPrefix(dir, filepath.Join(cgroupRoot, h.Name())+"/") {
 			continue
 		}
-		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := removeCgroupDir(dir, os.Remove, deadline); err != nil && !errors.Is(err, os.ErrNotExist) {
 			log.G(ctx).WithError(err).WithField("cgroup", dir).Debug("leftover cgroup not removed")
 		}
+	}
+}
+
+// cgroupBusyWait is how long RemoveEmptyCgroup retries a cgroup that is
+// busy: the processes of a shim recovery has just killed (SIGKILL, not
+// waited for) leave the cgroup a few milliseconds later. TestChaos found
+// a container cgroup left when the rmdir came first.
+const cgroupBusyWait = 2 * time.Second
+
+// removeCgroupDir removes dir with rmdir, retrying while it fails with
+// EBUSY, until deadline.
+func removeCgroupDir(dir string, rmdir func(string) error, deadline time.Time) error {
+	for {
+		err := rmdir(dir)
+		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
