@@ -124,8 +124,9 @@ test: unit
 	$(MAKE) STACK=debian RACE=1 test-stack
 	$(MAKE) STACK=current test-stack
 
-# test-stack: what runs on each stack.
-test-stack: integration critest kubelet-e2e-all
+# test-stack: what runs on each stack. node-e2e-subset: Kubernetes' node
+# conformance specs of node-e2e/subset.txt (node-e2e/node-e2e.mk).
+test-stack: integration critest kubelet-e2e-all node-e2e-subset
 
 # The conformance harness, the kubelet end-to-end tests and the benchmark
 # have their own make files.
