@@ -59,7 +59,20 @@ type CombinedTarget struct {
 	Ratios []*Target `json:"runs"` // per run; nil where the run has no such goal
 }
 
-// shortVersion of a CRI runtime version: "containerd v2.4.2" -> "2.4.2",
+// loadResult reads a run's result.json.
+func loadResult(path string) (*Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var res Result
+	if err := json.Unmarshal(data, &res); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &res, nil
+}
+
+// criVersion of a CRI runtime version: "containerd v2.4.2" -> "2.4.2",
 // "containerd 1.6.20~ds1" -> "1.6.20".
 func criVersion(v string) string {
 	f := strings.Fields(v)

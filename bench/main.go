@@ -70,6 +70,9 @@ func run(ctx context.Context, o Options) int {
 	started := time.Now()
 	outDir := filepath.Join(o.Results, started.Format("20060102-150405"))
 	logf("results will go to %s", outDir)
+	if len(o.Combine) > 0 {
+		return combineFiles(o.Combine, outDir)
+	}
 	basePath := os.Getenv("PATH")
 	defer os.Setenv("PATH", basePath)
 	var results []*Result
@@ -110,6 +113,28 @@ func run(ctx context.Context, o Options) int {
 		}
 	}
 	return code
+}
+
+// combineFiles reads the results of earlier runs and saves them side by
+// side into outDir. It returns the exit code.
+func combineFiles(files []string, outDir string) int {
+	var results []*Result
+	for _, f := range files {
+		res, err := loadResult(f)
+		if err != nil {
+			logf("combine: %v", err)
+			return 2
+		}
+		results = append(results, res)
+	}
+	comb := combine(results)
+	comb.WriteText(os.Stdout)
+	if err := comb.Save(outDir); err != nil {
+		logf("saving combined results: %v", err)
+		return 1
+	}
+	logf("combined results: %s/result.md, result.json, %s", outDir, chartFile)
+	return 0
 }
 
 func variantSuffix(v Variant) string {

@@ -36,6 +36,9 @@ type Options struct {
 	// in a run of its own on the first stack against that stack's
 	// containerd CRI.
 	Variants []Variant `json:"variants,omitempty"`
+	// Combine lists result.json files of earlier runs: instead of running,
+	// the benchmark puts them side by side (the first is the anchor).
+	Combine []string `json:"combine,omitempty"`
 	// PodshimdArgs are handed to podshimd after the benchmark's own flags
 	// (set per run from the variant).
 	PodshimdArgs []string `json:"podshimd_args,omitempty"`
@@ -116,6 +119,7 @@ func parseOptions(args []string) (Options, error) {
 	fs.StringVar(&o.Results, "results", "bench/_results", "results dir; each run writes <results>/<timestamp>/")
 	stacks := fs.String("stacks", "current,debian", "stacks to compare, each in a run of its own: current (containerd v2.4.2 + runc v1.5.3 from -current-bin; the targets' anchor), debian (containerd and runc on PATH)")
 	fs.StringVar(&o.CurrentBin, "current-bin", "stack/_bin/containerd-v2.4.2_runc-v1.5.3", "dir of the current stack's containerd, shim and runc (stack/build.sh)")
+	combineList := fs.String("combine", "", "comma-separated result.json files of earlier runs (<results>/<timestamp>/<run>/result.json): put them side by side with the targets and the chart into a new results dir instead of running; the first is the anchor")
 	var variants variantList
 	fs.Var(&variants, "variant", "name=podshimd flags: one more podshim column, run on the first stack against its containerd CRI (repeatable), e.g. -variant 'density=--density'")
 	if err := fs.Parse(args); err != nil {
@@ -155,6 +159,9 @@ func parseOptions(args []string) (Options, error) {
 		o.Workloads = append(o.Workloads, w)
 	}
 	o.Variants = variants
+	if *combineList != "" {
+		o.Combine = strings.Split(*combineList, ",")
+	}
 	for _, st := range strings.Split(*stacks, ",") {
 		st = strings.TrimSpace(st)
 		if !contains(stackNames, st) || contains(o.Stacks, st) {

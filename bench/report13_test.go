@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,38 @@ func TestMemoryStatValue(t *testing.T) {
 	}
 	if got := memoryStatValue(stat, "anon"); got != 0 {
 		t.Errorf("anon = %d", got)
+	}
+}
+
+func TestCombineFromSavedResults(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for _, r := range []*Result{
+		fakeRun("current", "", "containerd v2.4.2", [2]float64{300, 400}, [2]float64{700, 1000}, [2]float64{3, 4}),
+		fakeRun("debian", "", "containerd 1.6.20~ds1", [2]float64{500, 400}, [2]float64{900, 1000}, [2]float64{3, 3}),
+	} {
+		r.Targets = goalTargets(r)
+		sub := dir + "/" + r.Stack
+		if err := r.Save(sub); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, sub+"/result.json")
+	}
+	out := dir + "/combined"
+	if code := combineFiles(files, out); code != 0 {
+		t.Fatalf("combineFiles = %d", code)
+	}
+	md, err := os.ReadFile(out + "/result.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "0.75x met") || !strings.Contains(string(md), "containerd 1.6.20 CRI") {
+		t.Errorf("combined result.md:\n%s", md)
+	}
+	if _, err := os.Stat(out + "/" + chartFile); err != nil {
+		t.Error(err)
+	}
+	if code := combineFiles([]string{dir + "/missing.json"}, out); code == 0 {
+		t.Error("combineFiles of a missing file succeeded")
 	}
 }
