@@ -220,6 +220,9 @@ func (c *Combined) WriteText(w io.Writer) {
 		}
 	}
 	for _, sec := range c.sectionsInOrder() {
+		if !c.hasRuntimeRows(sec) {
+			continue
+		}
 		fmt.Fprintf(w, "\n== %s\n", sec)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, strings.Join(c.header(), "\t")+"\t")
@@ -231,6 +234,18 @@ func (c *Combined) WriteText(w io.Writer) {
 		tw.Flush()
 	}
 	c.writeTargets(w, false)
+}
+
+// hasRuntimeRows tells whether section sec has a row with a runtime's
+// figures (the floor's section has none: its figures are in each run's
+// own tables).
+func (c *Combined) hasRuntimeRows(sec string) bool {
+	for _, r := range c.Rows {
+		if r.Section == sec && !floorRow(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // floorRow tells whether a row has no runtime figures (the floor's).
@@ -314,6 +329,9 @@ func (c *Combined) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "\n%s. Every run's own tables (p50/p90/p99/max, notes, profiles) are in its subdirectory; the latency chart is `%s`.\n", c.anchorNote(), chartFile)
 	c.writeTargets(w, true)
 	for _, sec := range c.sectionsInOrder() {
+		if !c.hasRuntimeRows(sec) {
+			continue
+		}
 		fmt.Fprintf(w, "\n### %s\n\n", sec)
 		h := c.header()
 		fmt.Fprintln(w, "| "+strings.Join(h, " | ")+" |")

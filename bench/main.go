@@ -125,6 +125,7 @@ func combineFiles(files []string, outDir string) int {
 			logf("combine: %v", err)
 			return 2
 		}
+		res.Targets = goalTargets(res) // the goals as they are now
 		results = append(results, res)
 	}
 	comb := combine(results)
