@@ -118,6 +118,7 @@ const (
 	chartRowH   = 18
 	chartTitleH = 22
 	chartAxisH  = 26
+	maxDots     = 200 // per series
 )
 
 var (
@@ -190,8 +191,14 @@ func drawPanel(b *strings.Builder, p chartPanel, y int) int {
 		}
 		sorted := append([]float64(nil), s.Samples...)
 		sort.Float64s(sorted)
+		// At most maxDots dots (every k-th sample); the box and the
+		// whiskers use all of them.
+		stride := (len(s.Samples) + maxDots - 1) / maxDots
 		for i, v := range s.Samples {
-			jitter := float64((i*7)%9-4) * 1.2
+			if i%stride != 0 {
+				continue
+			}
+			jitter := float64((i/stride*7)%9-4) * 1.2
 			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="1.6" fill="%s" fill-opacity="0.35"/>`+"\n", x(v), float64(cy)+jitter, colour)
 		}
 		p10, p25, p50, p75, p90 := quantile(sorted, .1), quantile(sorted, .25), quantile(sorted, .5), quantile(sorted, .75), quantile(sorted, .9)
