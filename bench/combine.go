@@ -320,7 +320,7 @@ func (c *Combined) WriteMarkdown(w io.Writer) {
 	for _, res := range c.results {
 		v := res.Versions
 		fmt.Fprintf(w, "- run `%s` (took %s): %s (podshimd %s%s) vs %s; containerd %s; runc %s\n",
-			runDir(res), res.Duration, v.Podshim, v.PodshimGit, variantSuffix(Variant{Name: res.Variant, Args: res.Options.PodshimdArgs}),
+			runDir(res), res.Duration, v.Podshim, v.PodshimGit, variantSuffix(Variant{Name: res.Variant, Args: res.Options.PodshimdArgs, Handler: res.Options.PodshimHandler}),
 			v.ContainerdCR, v.Containerd, v.Runc)
 		if res.Error != "" {
 			fmt.Fprintf(w, "  - **run failed:** %s\n", res.Error)

@@ -95,7 +95,7 @@ func run(ctx context.Context, o Options) int {
 		}
 		os.Setenv("PATH", path)
 		ro := o
-		ro.PodshimdArgs = spec.Variant.Args
+		ro.PodshimdArgs, ro.PodshimHandler = spec.Variant.Args, spec.Variant.Handler
 		logf("run %s: podshim%s vs containerd CRI on the %s stack", spec.dir(), variantSuffix(spec.Variant), spec.Stack)
 		res, c := runOne(ctx, ro, spec, filepath.Join(outDir, spec.dir()))
 		results = append(results, res)
@@ -141,6 +141,9 @@ func combineFiles(files []string, outDir string) int {
 func variantSuffix(v Variant) string {
 	if v.Name == "" {
 		return ""
+	}
+	if v.Handler != "" {
+		return fmt.Sprintf(" (variant %s: runtime handler %q, %s)", v.Name, v.Handler, strings.Join(v.Args, " "))
 	}
 	return fmt.Sprintf(" (variant %s: %s)", v.Name, strings.Join(v.Args, " "))
 }

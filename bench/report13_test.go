@@ -167,7 +167,10 @@ func TestParseVariant(t *testing.T) {
 	if err != nil || v.Name != "density" || len(v.Args) != 2 || v.Args[1] != "--shim-per-pod=true" {
 		t.Fatalf("parseVariant = %+v, %v", v, err)
 	}
-	for _, bad := range []string{"", "=--x", "a b=--x", "podshim=--x", "current=--x"} {
+	if v, err := parseVariant("density:dense="); err != nil || v.Name != "density" || v.Handler != "dense" || len(v.Args) != 0 {
+		t.Fatalf("parseVariant with a handler = %+v, %v", v, err)
+	}
+	for _, bad := range []string{"", "=--x", "a b=--x", "podshim=--x", "current=--x", ":h=--x"} {
 		if _, err := parseVariant(bad); err == nil {
 			t.Errorf("parseVariant(%q) accepted", bad)
 		}
