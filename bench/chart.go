@@ -58,7 +58,21 @@ func chartPanels(results []*Result) []chartPanel {
 				chartSeries{Label: "containerd " + ver + " CRI", Samples: r.Ctrd.Samples})
 		}
 	}
+	// In workload order (the rows come in the order the workloads ran).
+	sort.SliceStable(panels, func(i, j int) bool { return leadingNumber(panels[i].Title) < leadingNumber(panels[j].Title) })
 	return panels
+}
+
+// leadingNumber is the number a title starts with ("2. Pod ..." -> 2).
+func leadingNumber(s string) int {
+	n, i := 0, 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if i == 0 {
+		return 1 << 30
+	}
+	return n
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {

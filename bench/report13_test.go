@@ -122,6 +122,7 @@ func TestQuantileAndNiceStep(t *testing.T) {
 func TestLatencyChartIsWellFormedSVGWithAPanelPerWorkload(t *testing.T) {
 	cur := fakeRun("current", "", "containerd v2.4.2", [2]float64{300, 400}, [2]float64{700, 1000}, [2]float64{3, 4})
 	deb := fakeRun("debian", "", "containerd 1.6.20~ds1", [2]float64{500, 400}, [2]float64{900, 1000}, [2]float64{3, 3})
+	cur.Rows = append([]Row{cur.Rows[1]}, append([]Row{cur.Rows[0]}, cur.Rows[2:]...)...) // 2. before 1.
 	cur.Rows = append(cur.Rows, Row{Section: "4. Steady", Metric: "reference: Version", Unit: "ms",
 		Podshim: latencyCell([]time.Duration{time.Millisecond}, ""), Ctrd: latencyCell([]time.Duration{time.Millisecond}, "")})
 	svg := latencyChart([]*Result{cur, deb})
@@ -156,6 +157,9 @@ func TestLatencyChartIsWellFormedSVGWithAPanelPerWorkload(t *testing.T) {
 	}
 	if strings.Contains(all, "reference") || strings.Contains(all, "PSS") {
 		t.Errorf("chart has a row it should leave out:\n%s", all)
+	}
+	if i1, i2 := strings.Index(all, "1. Pod startup"), strings.Index(all, "2. Pod startup"); i1 < 0 || i2 < i1 {
+		t.Errorf("panels out of workload order:\n%s", all)
 	}
 	if circles != 8 {
 		t.Errorf("chart has %d sample dots, want 8", circles)
