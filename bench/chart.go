@@ -58,7 +58,21 @@ func chartPanels(results []*Result) []chartPanel {
 				chartSeries{Label: "containerd " + ver + " CRI", Samples: r.Ctrd.Samples})
 		}
 	}
+	// In workload order (the rows come in the order the workloads ran).
+	sort.SliceStable(panels, func(i, j int) bool { return leadingNumber(panels[i].Title) < leadingNumber(panels[j].Title) })
 	return panels
+}
+
+// leadingNumber is the number a title starts with ("2. Pod ..." -> 2).
+func leadingNumber(s string) int {
+	n, i := 0, 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if i == 0 {
+		return 1 << 30
+	}
+	return n
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {
@@ -118,6 +132,7 @@ const (
 	chartRowH   = 18
 	chartTitleH = 22
 	chartAxisH  = 26
+	maxDots     = 200 // per series
 )
 
 var (
@@ -190,8 +205,14 @@ func drawPanel(b *strings.Builder, p chartPanel, y int) int {
 		}
 		sorted := append([]float64(nil), s.Samples...)
 		sort.Float64s(sorted)
+		// At most maxDots dots (every k-th sample); the box and the
+		// whiskers use all of them.
+		stride := (len(s.Samples) + maxDots - 1) / maxDots
 		for i, v := range s.Samples {
-			jitter := float64((i*7)%9-4) * 1.2
+			if i%stride != 0 {
+				continue
+			}
+			jitter := float64((i/stride*7)%9-4) * 1.2
 			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="1.6" fill="%s" fill-opacity="0.35"/>`+"\n", x(v), float64(cy)+jitter, colour)
 		}
 		p10, p25, p50, p75, p90 := quantile(sorted, .1), quantile(sorted, .25), quantile(sorted, .5), quantile(sorted, .75), quantile(sorted, .9)

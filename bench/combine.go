@@ -59,7 +59,20 @@ type CombinedTarget struct {
 	Ratios []*Target `json:"runs"` // per run; nil where the run has no such goal
 }
 
-// shortVersion of a CRI runtime version: "containerd v2.4.2" -> "2.4.2",
+// loadResult reads a run's result.json.
+func loadResult(path string) (*Result, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var res Result
+	if err := json.Unmarshal(data, &res); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &res, nil
+}
+
+// criVersion of a CRI runtime version: "containerd v2.4.2" -> "2.4.2",
 // "containerd 1.6.20~ds1" -> "1.6.20".
 func criVersion(v string) string {
 	f := strings.Fields(v)
@@ -207,6 +220,9 @@ func (c *Combined) WriteText(w io.Writer) {
 		}
 	}
 	for _, sec := range c.sectionsInOrder() {
+		if !c.hasRuntimeRows(sec) {
+			continue
+		}
 		fmt.Fprintf(w, "\n== %s\n", sec)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, strings.Join(c.header(), "\t")+"\t")
@@ -218,6 +234,18 @@ func (c *Combined) WriteText(w io.Writer) {
 		tw.Flush()
 	}
 	c.writeTargets(w, false)
+}
+
+// hasRuntimeRows tells whether section sec has a row with a runtime's
+// figures (the floor's section has none: its figures are in each run's
+// own tables).
+func (c *Combined) hasRuntimeRows(sec string) bool {
+	for _, r := range c.Rows {
+		if r.Section == sec && !floorRow(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // floorRow tells whether a row has no runtime figures (the floor's).
@@ -292,7 +320,7 @@ func (c *Combined) WriteMarkdown(w io.Writer) {
 	for _, res := range c.results {
 		v := res.Versions
 		fmt.Fprintf(w, "- run `%s` (took %s): %s (podshimd %s%s) vs %s; containerd %s; runc %s\n",
-			runDir(res), res.Duration, v.Podshim, v.PodshimGit, variantSuffix(Variant{Name: res.Variant, Args: res.Options.PodshimdArgs}),
+			runDir(res), res.Duration, v.Podshim, v.PodshimGit, variantSuffix(Variant{Name: res.Variant, Args: res.Options.PodshimdArgs, Handler: res.Options.PodshimHandler}),
 			v.ContainerdCR, v.Containerd, v.Runc)
 		if res.Error != "" {
 			fmt.Fprintf(w, "  - **run failed:** %s\n", res.Error)
@@ -301,6 +329,9 @@ func (c *Combined) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "\n%s. Every run's own tables (p50/p90/p99/max, notes, profiles) are in its subdirectory; the latency chart is `%s`.\n", c.anchorNote(), chartFile)
 	c.writeTargets(w, true)
 	for _, sec := range c.sectionsInOrder() {
+		if !c.hasRuntimeRows(sec) {
+			continue
+		}
 		fmt.Fprintf(w, "\n### %s\n\n", sec)
 		h := c.header()
 		fmt.Fprintln(w, "| "+strings.Join(h, " | ")+" |")

@@ -86,7 +86,7 @@ func setupEnv(ctx context.Context, o Options) (*Env, error) {
 		return e, err
 	}
 	s := runtimeSetup{Dir: dir, HostsDir: hosts, SandboxImage: e.Images.Pause, Podshimd: podshimd, Profiles: o.Profiles,
-		PodshimdArgs: o.PodshimdArgs}
+		PodshimdArgs: o.PodshimdArgs, PodshimHandler: o.PodshimHandler}
 	// Each runtime's daemons start in its runtime cgroup (runtimeCgroup).
 	if err := withinCgroup(runtimeCgroup("a"), func() (err error) {
 		e.RTs[0], err = startPodshim(ctx, s, na)

@@ -70,6 +70,9 @@ func run(ctx context.Context, o Options) int {
 	started := time.Now()
 	outDir := filepath.Join(o.Results, started.Format("20060102-150405"))
 	logf("results will go to %s", outDir)
+	if len(o.Combine) > 0 {
+		return combineFiles(o.Combine, outDir)
+	}
 	basePath := os.Getenv("PATH")
 	defer os.Setenv("PATH", basePath)
 	var results []*Result
@@ -92,7 +95,7 @@ func run(ctx context.Context, o Options) int {
 		}
 		os.Setenv("PATH", path)
 		ro := o
-		ro.PodshimdArgs = spec.Variant.Args
+		ro.PodshimdArgs, ro.PodshimHandler = spec.Variant.Args, spec.Variant.Handler
 		logf("run %s: podshim%s vs containerd CRI on the %s stack", spec.dir(), variantSuffix(spec.Variant), spec.Stack)
 		res, c := runOne(ctx, ro, spec, filepath.Join(outDir, spec.dir()))
 		results = append(results, res)
@@ -112,9 +115,35 @@ func run(ctx context.Context, o Options) int {
 	return code
 }
 
+// combineFiles reads the results of earlier runs and saves them side by
+// side into outDir. It returns the exit code.
+func combineFiles(files []string, outDir string) int {
+	var results []*Result
+	for _, f := range files {
+		res, err := loadResult(f)
+		if err != nil {
+			logf("combine: %v", err)
+			return 2
+		}
+		res.Targets = goalTargets(res) // the goals as they are now
+		results = append(results, res)
+	}
+	comb := combine(results)
+	comb.WriteText(os.Stdout)
+	if err := comb.Save(outDir); err != nil {
+		logf("saving combined results: %v", err)
+		return 1
+	}
+	logf("combined results: %s/result.md, result.json, %s", outDir, chartFile)
+	return 0
+}
+
 func variantSuffix(v Variant) string {
 	if v.Name == "" {
 		return ""
+	}
+	if v.Handler != "" {
+		return fmt.Sprintf(" (variant %s: runtime handler %q, %s)", v.Name, v.Handler, strings.Join(v.Args, " "))
 	}
 	return fmt.Sprintf(" (variant %s: %s)", v.Name, strings.Join(v.Args, " "))
 }

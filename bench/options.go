@@ -36,16 +36,22 @@ type Options struct {
 	// in a run of its own on the first stack against that stack's
 	// containerd CRI.
 	Variants []Variant `json:"variants,omitempty"`
+	// Combine lists result.json files of earlier runs: instead of running,
+	// the benchmark puts them side by side (the first is the anchor).
+	Combine []string `json:"combine,omitempty"`
 	// PodshimdArgs are handed to podshimd after the benchmark's own flags
 	// (set per run from the variant).
-	PodshimdArgs []string `json:"podshimd_args,omitempty"`
+	PodshimdArgs   []string `json:"podshimd_args,omitempty"`
+	PodshimHandler string   `json:"podshim_handler,omitempty"`
 }
 
-// Variant is a podshim configuration: a name for its column and the
-// podshimd flags that make it.
+// Variant is a podshim configuration: a name for its column, the podshimd
+// flags that make it and the runtime handler its pods ask for ("" for the
+// default).
 type Variant struct {
-	Name string   `json:"name"`
-	Args []string `json:"args"`
+	Name    string   `json:"name"`
+	Args    []string `json:"args"`
+	Handler string   `json:"handler,omitempty"`
 }
 
 // stackNames are the stacks -stacks knows.
@@ -71,11 +77,12 @@ func (v *variantList) Set(s string) error {
 	return nil
 }
 
-// parseVariant reads "name=flags": a name of letters, digits and '-', and
-// podshimd flags separated by spaces.
+// parseVariant reads "name[:handler]=flags": a name of letters, digits and
+// '-', optionally the runtime handler of the variant's pods, and podshimd
+// flags separated by spaces.
 func parseVariant(s string) (Variant, error) {
 	name, args, ok := strings.Cut(s, "=")
-	name = strings.TrimSpace(name)
+	name, handler, _ := strings.Cut(strings.TrimSpace(name), ":")
 	if !ok || name == "" {
 		return Variant{}, fmt.Errorf("-variant %q: want name=--flag ...", s)
 	}
@@ -87,7 +94,7 @@ func parseVariant(s string) (Variant, error) {
 	if name == "podshim" || contains(stackNames, name) {
 		return Variant{}, fmt.Errorf("-variant %q: %q names a column already", s, name)
 	}
-	return Variant{Name: name, Args: strings.Fields(args)}, nil
+	return Variant{Name: name, Args: strings.Fields(args), Handler: handler}, nil
 }
 
 // allWorkloads names the workload groups -workloads selects from.
@@ -116,8 +123,9 @@ func parseOptions(args []string) (Options, error) {
 	fs.StringVar(&o.Results, "results", "bench/_results", "results dir; each run writes <results>/<timestamp>/")
 	stacks := fs.String("stacks", "current,debian", "stacks to compare, each in a run of its own: current (containerd v2.4.2 + runc v1.5.3 from -current-bin; the targets' anchor), debian (containerd and runc on PATH)")
 	fs.StringVar(&o.CurrentBin, "current-bin", "stack/_bin/containerd-v2.4.2_runc-v1.5.3", "dir of the current stack's containerd, shim and runc (stack/build.sh)")
+	combineList := fs.String("combine", "", "comma-separated result.json files of earlier runs (<results>/<timestamp>/<run>/result.json): put them side by side with the targets and the chart into a new results dir instead of running; the first is the anchor")
 	var variants variantList
-	fs.Var(&variants, "variant", "name=podshimd flags: one more podshim column, run on the first stack against its containerd CRI (repeatable), e.g. -variant 'density=--density'")
+	fs.Var(&variants, "variant", "name[:runtime handler]=podshimd flags: one more podshim column, run on the first stack against its containerd CRI (repeatable), e.g. -variant 'density:density=--config /etc/podshim/density.toml'")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -155,6 +163,9 @@ func parseOptions(args []string) (Options, error) {
 		o.Workloads = append(o.Workloads, w)
 	}
 	o.Variants = variants
+	if *combineList != "" {
+		o.Combine = strings.Split(*combineList, ",")
+	}
 	for _, st := range strings.Split(*stacks, ",") {
 		st = strings.TrimSpace(st)
 		if !contains(stackNames, st) || contains(o.Stacks, st) {

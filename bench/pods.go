@@ -117,7 +117,7 @@ func (r *Runtime) startPod(ctx context.Context, name string, n int, image string
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	t0 := time.Now()
-	resp, err := r.RT.RunPodSandbox(cctx, &cri.RunPodSandboxRequest{Config: pod.config})
+	resp, err := r.RT.RunPodSandbox(cctx, &cri.RunPodSandboxRequest{Config: pod.config, RuntimeHandler: r.Handler})
 	t.Run = time.Since(t0)
 	if err != nil {
 		return fail("RunPodSandbox", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,7 @@ func TestQuantileAndNiceStep(t *testing.T) {
 func TestLatencyChartIsWellFormedSVGWithAPanelPerWorkload(t *testing.T) {
 	cur := fakeRun("current", "", "containerd v2.4.2", [2]float64{300, 400}, [2]float64{700, 1000}, [2]float64{3, 4})
 	deb := fakeRun("debian", "", "containerd 1.6.20~ds1", [2]float64{500, 400}, [2]float64{900, 1000}, [2]float64{3, 3})
+	cur.Rows = append([]Row{cur.Rows[1]}, append([]Row{cur.Rows[0]}, cur.Rows[2:]...)...) // 2. before 1.
 	cur.Rows = append(cur.Rows, Row{Section: "4. Steady", Metric: "reference: Version", Unit: "ms",
 		Podshim: latencyCell([]time.Duration{time.Millisecond}, ""), Ctrd: latencyCell([]time.Duration{time.Millisecond}, "")})
 	svg := latencyChart([]*Result{cur, deb})
@@ -156,6 +158,9 @@ func TestLatencyChartIsWellFormedSVGWithAPanelPerWorkload(t *testing.T) {
 	if strings.Contains(all, "reference") || strings.Contains(all, "PSS") {
 		t.Errorf("chart has a row it should leave out:\n%s", all)
 	}
+	if i1, i2 := strings.Index(all, "1. Pod startup"), strings.Index(all, "2. Pod startup"); i1 < 0 || i2 < i1 {
+		t.Errorf("panels out of workload order:\n%s", all)
+	}
 	if circles != 8 {
 		t.Errorf("chart has %d sample dots, want 8", circles)
 	}
@@ -166,7 +171,10 @@ func TestParseVariant(t *testing.T) {
 	if err != nil || v.Name != "density" || len(v.Args) != 2 || v.Args[1] != "--shim-per-pod=true" {
 		t.Fatalf("parseVariant = %+v, %v", v, err)
 	}
-	for _, bad := range []string{"", "=--x", "a b=--x", "podshim=--x", "current=--x"} {
+	if v, err := parseVariant("density:dense="); err != nil || v.Name != "density" || v.Handler != "dense" || len(v.Args) != 0 {
+		t.Fatalf("parseVariant with a handler = %+v, %v", v, err)
+	}
+	for _, bad := range []string{"", "=--x", "a b=--x", "podshim=--x", "current=--x", ":h=--x"} {
 		if _, err := parseVariant(bad); err == nil {
 			t.Errorf("parseVariant(%q) accepted", bad)
 		}
@@ -193,5 +201,38 @@ func TestMemoryStatValue(t *testing.T) {
 	}
 	if got := memoryStatValue(stat, "anon"); got != 0 {
 		t.Errorf("anon = %d", got)
+	}
+}
+
+func TestCombineFromSavedResults(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for _, r := range []*Result{
+		fakeRun("current", "", "containerd v2.4.2", [2]float64{300, 400}, [2]float64{700, 1000}, [2]float64{3, 4}),
+		fakeRun("debian", "", "containerd 1.6.20~ds1", [2]float64{500, 400}, [2]float64{900, 1000}, [2]float64{3, 3}),
+	} {
+		r.Targets = goalTargets(r)
+		sub := dir + "/" + r.Stack
+		if err := r.Save(sub); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, sub+"/result.json")
+	}
+	out := dir + "/combined"
+	if code := combineFiles(files, out); code != 0 {
+		t.Fatalf("combineFiles = %d", code)
+	}
+	md, err := os.ReadFile(out + "/result.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "0.75x met") || !strings.Contains(string(md), "containerd 1.6.20 CRI") {
+		t.Errorf("combined result.md:\n%s", md)
+	}
+	if _, err := os.Stat(out + "/" + chartFile); err != nil {
+		t.Error(err)
+	}
+	if code := combineFiles([]string{dir + "/missing.json"}, out); code == 0 {
+		t.Error("combineFiles of a missing file succeeded")
 	}
 }

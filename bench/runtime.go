@@ -38,8 +38,11 @@ type Runtime struct {
 	// its shims name it on their command line.
 	ContainerdAddress string
 	CgroupParent      string // "/podshim-bench-a": pods go below it
-	LogDir            string // pod log directories go below it
-	Network           Network
+	// Handler is the runtime_handler of every RunPodSandbox ("" for the
+	// default; a podshim variant may name one).
+	Handler string
+	LogDir  string // pod log directories go below it
+	Network Network
 
 	// classify names a process of this runtime: "podshimd", "containerd"
 	// or "shims"; "" for any other process.
@@ -96,14 +99,16 @@ type runtimeSetup struct {
 	Podshimd     string // podshimd binary (pause next to it)
 	Profiles     bool   // serve pprof: podshimd's --debug-address, containerd's [debug] address
 	// PodshimdArgs come after the benchmark's own podshimd flags (a
-	// variant's configuration).
-	PodshimdArgs []string
+	// variant's configuration); PodshimHandler is the runtime handler of
+	// podshim's pods.
+	PodshimdArgs   []string
+	PodshimHandler string
 }
 
 // startPodshim starts podshim's own containerd (CRI plugin off) and
 // podshimd on it, with pprof on a unix socket in its dir when profiling.
 func startPodshim(ctx context.Context, s runtimeSetup, net Network) (*Runtime, error) {
-	r := &Runtime{Name: "podshim", Key: "a", Network: net,
+	r := &Runtime{Name: "podshim", Key: "a", Network: net, Handler: s.PodshimHandler,
 		CgroupParent: "/podshim-bench-a", LogDir: filepath.Join(s.Dir, "logs", "a")}
 	var copts testenv.ContainerdOptions
 	cdir := filepath.Join(s.Dir, "a", "containerd")

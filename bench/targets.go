@@ -58,6 +58,9 @@ func goalTargets(res *Result) []Target {
 		} else {
 			t.Ratio = &q
 			t.Measured = fmt.Sprintf("%.2fx", q)
+			if math.Abs(q-g.Limit) < 0.005 { // the rounding would hide the verdict
+				t.Measured = fmt.Sprintf("%.3fx", q)
+			}
 			t.Met = ptr(q <= g.Limit)
 		}
 		out = append(out, t)
