@@ -116,7 +116,7 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	if err != nil {
 		return "", fmt.Errorf("create lease: %w", err)
 	}
-	container, err := s.opts.Client.NewContainer(lctx, id,
+	ctrOpts := append([]containerd.NewContainerOpts{
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
 		func(context.Context, *containerd.Client, *containers.Container) error {
@@ -126,7 +126,8 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
-	)
+	}, s.opts.Shims.ContainerOpts(sb.ID())...) // its task joins the pod's shim
+	container, err := s.opts.Client.NewContainer(lctx, id, ctrOpts...)
 	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
 		log.G(ctx).WithError(lerr).Warn("release lease")
 	}

@@ -14,6 +14,7 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/sandboxshim"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -59,6 +60,7 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.cleanRuncLeftovers(ctx, id)
 	}
 	s.removeOrphanDirs(ctx, known)
+	sandboxshim.Prune(ctx, s.opts.Client, func(id string) bool { _, err := s.store.Get(id); return err == nil })
 	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
 	return nil
 }

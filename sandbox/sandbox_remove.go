@@ -45,6 +45,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete pause container %s: %w", id, err)
 	}
+	if err := s.opts.Shims.Unregister(ctx, id); err != nil {
+		return err
+	}
 	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterPause)
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
 		return err

@@ -212,6 +212,12 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		}
 		return err
 	})
+	// Before the pause task: the pod's containers join its shim through
+	// this record (package sandboxshim).
+	if err := s.opts.Shims.Register(ctx, id, sb.meta.Runtime); err != nil {
+		return err
+	}
+	undo.Push("delete sandbox record", func(ctx context.Context) error { return s.opts.Shims.Unregister(ctx, id) })
 	task, err := container.NewTask(ctx, cio.NullIO)
 	if err != nil {
 		return fmt.Errorf("create pause task: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/sandboxshim"
 )
 
 // DefaultRuntime is the containerd runtime (shim) pods run on.
@@ -43,6 +44,8 @@ type Options struct {
 	ShmSize         int64             // bytes of a pod's /dev/shm tmpfs
 	Phases          PhaseRecorder     // durations of RunPodSandbox's steps; nil: not recorded
 	Faults          *faultpoint.Set   // crash points (tests only; nil arms none)
+	// Shims makes the pod's containers join its pause's shim (nil: off).
+	Shims *sandboxshim.Joiner
 	// ContainerdAddress is containerd's socket; recovery kills the shims
 	// of this containerd and namespace that serve no known sandbox (none
 	// when empty).

@@ -26,6 +26,7 @@ import (
 	"github.com/podshim/podshim/podmetrics"
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/sandboxshim"
 	"github.com/podshim/podshim/server"
 	"github.com/podshim/podshim/validate"
 )
@@ -130,18 +131,19 @@ func run(ctx context.Context, cfg Config) error {
 	// Each podshim keeps runc's state under its own state dir, so that two
 	// instances (or containerd's CRI on the same host) never share it.
 	runcOpts := &runcoptions.Options{SystemdCgroup: cfg.CgroupDriver == "systemd", Root: filepath.Join(cfg.State, "runc")}
+	shims := sandboxshim.New(client, specOpts.Features.SandboxShim)
 	sandboxes := sandbox.New(sandbox.Options{
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Faults: faults,
-		ContainerdAddress: cfg.ContainerdAddress,
+		ContainerdAddress: cfg.ContainerdAddress, Shims: shims,
 	})
 	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Logs: obs.logs,
-		RestoreCheck: criu.Check, Faults: faults,
+		RestoreCheck: criu.Check, Faults: faults, Shims: shims,
 	})
 	obs.watch(sandboxes, containers)
 	checkpoints, err := checkpoint.New(checkpoint.Options{Client: client, Containers: containers, RootDir: cfg.Root, CRIU: criu})
