@@ -91,6 +91,10 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 			return "", fmt.Errorf("create host path %s: %w", p, err)
 		}
 	}
+	rth, err := s.opts.Sandboxes.Runtime(sb)
+	if err != nil {
+		return "", err
+	}
 	sbSpec := sb.Spec()
 	if target := spec.TargetID(cfg); target != "" {
 		if sbSpec.TargetPid, err = s.targetPid(target, sb.ID()); err != nil {
@@ -123,7 +127,7 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 			s.opts.Faults.Hit(faultpoint.CreateContainerAfterSnapshot)
 			return nil
 		},
-		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
+		containerd.WithRuntime(sbMeta.Runtime, rth.Options), // the pod's handler
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(map[string]string{sandbox.LabelKind: sandbox.KindContainer, sandbox.LabelSandboxID: sb.ID()}),
 	}, s.opts.Shims.ContainerOpts(sb.ID())...) // its task joins the pod's shim

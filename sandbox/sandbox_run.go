@@ -20,6 +20,7 @@ import (
 	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/runtimes"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -29,9 +30,9 @@ import (
 // pause container is created and started. cfg was checked at the front door
 // (validate.Request).
 func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handler string) (_ string, retErr error) {
-	runtimeName, ok := s.opts.RuntimeHandlers[handler]
-	if !ok {
-		return "", fmt.Errorf("%w: runtime_handler %q is not configured", errdefs.ErrInvalidArgument, handler)
+	rth, err := s.opts.Runtimes.Get(handler)
+	if err != nil {
+		return "", err
 	}
 	podUserns, err := spec.PodUserns(cfg, s.opts.Spec.Features.UserNamespaces)
 	if err != nil {
@@ -73,7 +74,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 
 	sb := &Sandbox{
 		meta: Metadata{
-			ID: id, Name: name, Config: cfg, RuntimeHandler: handler, Runtime: runtimeName,
+			ID: id, Name: name, Config: cfg, RuntimeHandler: handler, Runtime: rth.RuntimeType,
 			CreatedAt:   time.Now().UnixNano(),
 			CgroupsPath: podCgroupsPath(ctx, cfg, id, s.opts.Spec.CgroupDriver),
 			Creating:    true,
@@ -145,7 +146,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			netDone <- err
 		}()
 	}
-	startErr := s.startPause(ctx, sb, img, podUserns, &undo)
+	startErr := s.startPause(ctx, sb, rth, img, podUserns, &undo)
 	netErr := <-netDone
 	if startErr != nil {
 		return "", startErr
@@ -172,7 +173,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 // startPause creates and starts the pause container and its task; with a
 // user namespace (u), its rootfs is idmapped and the pin of the user
 // namespace is dropped once the pause holds it.
-func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, u *spec.Userns, undo *cleanup.Stack) error {
+func (s *Service) startPause(ctx context.Context, sb *Sandbox, rth runtimes.Handler, img image.Image, u *spec.Userns, undo *cleanup.Stack) error {
 	id := sb.meta.ID
 	specOpts, err := spec.Pause(sb.Spec(), img.Config, s.opts.Spec)
 	if err != nil {
@@ -193,7 +194,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 	container, err := s.opts.Client.NewContainer(lctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
-		containerd.WithRuntime(sb.meta.Runtime, s.opts.RuntimeOptions),
+		containerd.WithRuntime(sb.meta.Runtime, rth.Options),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(labels),
 	)
