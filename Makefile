@@ -74,7 +74,7 @@ run: deps build $(STACK_DEPS)
 # skip under -short and run in `integration`).
 UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./validate/ ./internal/... ./features/ ./userns/ \
 	./metrics/ ./tracing/... ./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/ \
-	./faultpoint/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/ ./node-e2e/helpers/curl/ ./runtimes/
+	./faultpoint/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/ ./node-e2e/helpers/curl/ ./runtimes/ ./shimgroup/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.

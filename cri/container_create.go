@@ -20,6 +20,7 @@ import (
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -107,6 +108,7 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	}
 	c.meta.User = &specs.User{}
 	specOpts = append(specOpts, spec.WithUserCapture(c.meta.User))
+	specOpts = append(specOpts, shimgroup.SpecOpts(sbMeta.ShimGroup)...) // density mode: the pod's shim group
 	var snapOpts []snapshots.Opt
 	if u, err := spec.PodUserns(sbMeta.Config, s.opts.Spec.Features.UserNamespaces); err != nil {
 		return "", err

@@ -53,10 +53,15 @@ func (s *Service) Recover(ctx context.Context) error {
 				log.G(ctx).WithError(err).Warn("recovered sandbox name conflict")
 			}
 			s.store.Add(sb.meta.ID, sb)
+			s.opts.Groups.Recover(sb.meta.ShimGroup, sb.meta.ID)
 		}(c)
 	}
 	wg.Wait()
-	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, func(id string) bool { _, err := s.store.Get(id); return err == nil && id != "" }) {
+	served := func(id string) bool {
+		_, err := s.store.Get(id)
+		return (err == nil && id != "") || s.opts.Groups.Has(id) // a pod's, or a group's shim
+	}
+	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, served) {
 		s.cleanRuncLeftovers(ctx, id)
 	}
 	s.removeOrphanDirs(ctx, known)
@@ -98,7 +103,11 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
 	}
-	killOrphanShim(ctx, c.ID())
+	// In density mode the orphan's shim may be its group's, serving other
+	// pods: killStrayShims decides once every sandbox is loaded.
+	if s.opts.Groups == nil {
+		killOrphanShim(ctx, c.ID())
+	}
 	s.cleanRuncLeftovers(ctx, c.ID())
 	rootDir, stateDir := s.sandboxDirs(c.ID())
 	s.releaseLeftovers(ctx, rootDir, stateDir)

@@ -61,6 +61,9 @@ type Metadata struct {
 	// Creating is set while Run is under way: a sandbox recovered with it
 	// set was interrupted by a crash and is torn down.
 	Creating bool `json:"creating,omitempty"`
+	// ShimGroup is the shim group the pod's shim serves (density mode,
+	// package shimgroup; "" otherwise).
+	ShimGroup string `json:"shimGroup,omitempty"`
 }
 
 // Status is a sandbox's mutable state.

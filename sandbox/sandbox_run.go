@@ -21,6 +21,7 @@ import (
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/runtimes"
+	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -82,6 +83,14 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		metaPath: rootDir + "/sandbox.json",
 	}
 	m := &sb.meta
+	// Density mode: the pod's pause joins a shim group (waiting, if it is
+	// not the group's first pod, for the first pod's pause task).
+	ticket, err := s.opts.Groups.Join(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("join a shim group: %w", err)
+	}
+	m.ShimGroup = ticket.ID
+	undo.Push("leave shim group", func(context.Context) error { ticket.Leave(); return nil })
 	if m.HostnamePath, m.HostsPath, m.ResolvConfPath, err = writePodFiles(rootDir, cfg, hostNetwork); err != nil {
 		return "", err
 	}
@@ -147,6 +156,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		}()
 	}
 	startErr := s.startPause(ctx, sb, rth, img, podUserns, &undo)
+	ticket.Started(startErr == nil)
 	netErr := <-netDone
 	if startErr != nil {
 		return "", startErr
@@ -179,6 +189,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, rth runtimes.Hand
 	if err != nil {
 		return err
 	}
+	specOpts = append(specOpts, shimgroup.SpecOpts(sb.meta.ShimGroup)...)
 	var snapOpts []snapshots.Opt
 	if u != nil {
 		snapOpts = append(snapOpts, userns.SnapshotOpt(u.UIDs, u.GIDs))

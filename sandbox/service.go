@@ -18,6 +18,7 @@ import (
 	"github.com/podshim/podshim/network"
 	"github.com/podshim/podshim/runtimes"
 	"github.com/podshim/podshim/sandboxshim"
+	"github.com/podshim/podshim/shimgroup"
 )
 
 // DefaultRuntime is the containerd runtime (shim) pods run on.
@@ -50,6 +51,8 @@ type Options struct {
 	Faults         *faultpoint.Set      // crash points (tests only; nil arms none)
 	// Shims makes the pod's containers join its pause's shim (nil: off).
 	Shims *sandboxshim.Joiner
+	// Groups puts several pods in one shim (density mode; nil: off).
+	Groups *shimgroup.Groups
 	// ContainerdAddress is containerd's socket; recovery kills the shims
 	// of this containerd and namespace that serve no known sandbox (none
 	// when empty).

@@ -75,6 +75,9 @@ type Config struct {
 	// starts that are recorded (default 1); a call carrying kubelet's
 	// trace context follows kubelet's decision.
 	TracingSamplingRatio float64 `toml:"tracing_sampling_ratio"`
+	// ShimGroupSize > 1 is density mode: that many pods share one runc
+	// shim (package shimgroup). 0 or 1: one shim per pod.
+	ShimGroupSize int `toml:"shim_group_size"`
 	// DefaultRuntimeName is the runtime handler of pods that name none.
 	DefaultRuntimeName string `toml:"default_runtime_name"`
 	// Runtimes are the runtime handlers pods may name
@@ -163,6 +166,7 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&f.DebugAddress, "debug-address", def.DebugAddress, "serve net/http/pprof on this loopback host:port or unix socket (default: off)")
 	fs.StringVar(&f.OTLPEndpoint, "otlp-endpoint", def.OTLPEndpoint, "send traces to this OTLP gRPC collector: host:port (TLS), https:// or http:// URL (default: off)")
 	fs.Float64Var(&f.TracingSamplingRatio, "tracing-sampling-ratio", def.TracingSamplingRatio, "share of podshim's own traces recorded, 0 to 1 (kubelet's trace context decides for its calls)")
+	fs.IntVar(&f.ShimGroupSize, "shim-group-size", def.ShimGroupSize, "density mode: pods per shared runc shim (0 or 1: one shim per pod)")
 	fs.StringVar(&f.DefaultRuntimeName, "default-runtime-name", def.DefaultRuntimeName, "runtime handler of pods that name none (handlers: [runtimes.<name>] tables of the config file)")
 	fs.StringVar(&f.MetricsAddress, "metrics-address", def.MetricsAddress, "serve Prometheus metrics on /metrics at this loopback host:port or unix socket (default: off)")
 	return c
@@ -210,6 +214,7 @@ func (c *configFlags) load() (Config, error) {
 	}
 	override["tracing-sampling-ratio"] = func() { cfg.TracingSamplingRatio = f.TracingSamplingRatio }
 	override["default-runtime-name"] = func() { cfg.DefaultRuntimeName = f.DefaultRuntimeName }
+	override["shim-group-size"] = func() { cfg.ShimGroupSize = f.ShimGroupSize }
 	for name := range set {
 		if apply, ok := override[name]; ok {
 			apply()
@@ -230,6 +235,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	case c.Root == "" || c.State == "":
 		return fmt.Errorf("root and state must be set")
+	case c.ShimGroupSize < 0:
+		return fmt.Errorf("shim_group_size %d: want 0 or more", c.ShimGroupSize)
 	case c.TracingSamplingRatio < 0 || c.TracingSamplingRatio > 1:
 		return fmt.Errorf("tracing_sampling_ratio %v: want 0 to 1", c.TracingSamplingRatio)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/sandboxshim"
+	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/server"
 	"github.com/podshim/podshim/validate"
 )
@@ -140,7 +141,7 @@ func run(ctx context.Context, cfg Config) error {
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Faults: faults,
-		ContainerdAddress: cfg.ContainerdAddress, Shims: shims, Runtimes: rts,
+		ContainerdAddress: cfg.ContainerdAddress, Shims: shims, Runtimes: rts, Groups: shimgroup.New(cfg.ShimGroupSize),
 	})
 	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{
