@@ -73,8 +73,8 @@ type Ticket struct {
 	ID     string // the group's ID (its annotation value); "" when off
 	member string
 	first  bool
-	g     *group
-	gs    *Groups
+	g      *group
+	gs     *Groups
 }
 
 // Join puts sandbox id into the open group, or opens a group named after

@@ -26,8 +26,8 @@ import (
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/sandboxshim"
-	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/server"
+	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/validate"
 )
 
