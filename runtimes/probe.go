@@ -75,9 +75,21 @@ func Probe(ctx context.Context, h Handler) error {
 	if h.Options.SystemdCgroup {
 		global = append(global, "--systemd-cgroup")
 	}
+	// Output goes to a file, not a pipe: the created container's init
+	// process inherits it and lives until delete, so a pipe would never
+	// reach EOF.
 	run := func(args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, h.Binary(), append(global, args...)...).CombinedOutput()
-		return strings.TrimSpace(string(out)), err
+		out, err := os.CreateTemp(dir, "out-")
+		if err != nil {
+			return "", err
+		}
+		defer out.Close()
+		cmd := exec.CommandContext(ctx, h.Binary(), append(global, args...)...)
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.WaitDelay = time.Second
+		err = cmd.Run()
+		data, _ := os.ReadFile(out.Name())
+		return strings.TrimSpace(string(data)), err
 	}
 	out, createErr := run("create", "--bundle", filepath.Join(dir, "bundle"), id)
 	// Whatever create did, delete undoes (its cgroup, its state).

@@ -27,7 +27,7 @@ func TestRuntimeHandlers(t *testing.T) {
 	dir := filepath.Join(env.dir, "own-rth")
 	altRoot := filepath.Join(dir, "alt-runc")
 	cfgPath := filepath.Join(env.dir, "rth.toml")
-	cfg := "[runtimes.runc-alt]\nruntime_type = \"io.containerd.runc.v2\"\n[runtimes.runc-alt.options]\nRoot = \"" + altRoot + "\"\n"
+	cfg := "[runtimes.runc-alt]\nruntime_type = \"io.containerd.runc.v2\"\n[runtimes.runc-alt.options]\nBinaryName = \"runc\"\nRoot = \"" + altRoot + "\"\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
