@@ -22,7 +22,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export PATH := /usr/local/go/bin:$(PATH)
 
-DEB_PACKAGES := containerd runc containernetworking-plugins iptables busybox-static libseccomp-dev systemd
+DEB_PACKAGES := containerd runc containernetworking-plugins iptables busybox-static libseccomp-dev systemd crun
 
 include stack/versions.env
 STACK ?= debian
@@ -78,6 +78,7 @@ UNIT_PKGS += ./faultpoint/ ./bench/
 UNIT_PKGS += ./soak/
 UNIT_PKGS += ./critest/catalog/ ./critest/testimage/
 UNIT_PKGS += ./node-e2e/images/ ./node-e2e/helpers/curl/ ./node-e2e/helpers/nc/ ./node-e2e/helpers/nmeter/
+UNIT_PKGS += ./runtimes/ ./shimgroup/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.

@@ -19,6 +19,7 @@ import (
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/faultpoint"
+	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -90,6 +91,10 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 			return "", fmt.Errorf("create host path %s: %w", p, err)
 		}
 	}
+	rth, err := s.opts.Sandboxes.Runtime(sb)
+	if err != nil {
+		return "", err
+	}
 	sbSpec := sb.Spec()
 	if target := spec.TargetID(cfg); target != "" {
 		if sbSpec.TargetPid, err = s.targetPid(target, sb.ID()); err != nil {
@@ -102,6 +107,7 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	}
 	c.meta.User = &specs.User{}
 	specOpts = append(specOpts, spec.WithUserCapture(c.meta.User))
+	specOpts = append(specOpts, shimgroup.SpecOpts(sbMeta.ShimGroup)...) // density mode: the pod's shim group
 	var snapOpts []snapshots.Opt
 	if u, err := spec.PodUserns(sbMeta.Config, s.opts.Spec.Features.UserNamespaces); err != nil {
 		return "", err
@@ -115,17 +121,18 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 	if err != nil {
 		return "", fmt.Errorf("create lease: %w", err)
 	}
-	container, err := s.opts.Client.NewContainer(lctx, id,
+	ctrOpts := append([]containerd.NewContainerOpts{
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
 		func(context.Context, *containerd.Client, *containers.Container) error {
 			s.opts.Faults.Hit(faultpoint.CreateContainerAfterSnapshot)
 			return nil
 		},
-		containerd.WithRuntime(sbMeta.Runtime, s.opts.RuntimeOptions),
+		containerd.WithRuntime(sbMeta.Runtime, rth.Options), // the pod's handler
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(containerdLabels(sb.ID(), cfg)),
-	)
+	}, s.opts.Shims.ContainerOpts(sb.ID())...) // its task joins the pod's shim
+	container, err := s.opts.Client.NewContainer(lctx, id, ctrOpts...)
 	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
 		log.G(ctx).WithError(lerr).Warn("release lease")
 	}

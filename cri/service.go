@@ -15,6 +15,7 @@ import (
 	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/sandboxshim"
 )
 
 // Options configure the container service.
@@ -40,6 +41,8 @@ type Options struct {
 	RestoreCheck func(context.Context) error
 	// Faults are the crash points (tests only; nil arms none).
 	Faults *faultpoint.Set
+	// Shims makes containers join their pod's shim (nil: off).
+	Shims *sandboxshim.Joiner
 }
 
 // Service runs CRI containers.

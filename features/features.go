@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Set is what the stack supports.
@@ -26,6 +28,11 @@ type Set struct {
 	RecursiveReadOnlyMounts bool
 	// SupplementalGroupsPolicy: Merge and Strict, and ContainerStatus.user.
 	SupplementalGroupsPolicy bool
+	// SandboxShim: containerd creates a pod's container tasks in the shim
+	// of its pause container (registered under the sandbox's ID) without
+	// running the shim binary again (containerd 2.0 and later; see package
+	// sandboxshim).
+	SandboxShim bool
 	// Reasons say, one per feature and in a fixed order, why each is on or
 	// off (for the start-up log).
 	Reasons []Reason
@@ -44,6 +51,7 @@ const (
 	IDMappedMounts           = "idmapped mounts"
 	RecursiveReadOnlyMounts  = "recursive read-only mounts"
 	SupplementalGroupsPolicy = "supplemental groups policy"
+	SandboxShim              = "sandbox shim"
 )
 
 // CapRemapIDs is the snapshotter capability of containerd's overlayfs
@@ -150,7 +158,33 @@ func Decide(in Inputs) Set {
 	// exactly the groups of the spec: nothing in the stack to wait for.
 	s.SupplementalGroupsPolicy = true
 	s.add(SupplementalGroupsPolicy, true, "podshim resolves groups from the image's /etc/group itself; runc sets exactly the spec's groups")
+
+	// Containers join the pause's shim through containerd's sandbox store.
+	switch major := containerdMajor(in.ContainerdVersion); {
+	case major >= 2:
+		s.SandboxShim = true
+		s.add(SandboxShim, true, fmt.Sprintf("containerd %s creates a container's task in its sandbox's shim (no shim binary run per container)", in.ContainerdVersion))
+	case major < 0:
+		s.add(SandboxShim, false, fmt.Sprintf("containerd's version %q is unknown", in.ContainerdVersion))
+	default:
+		// containerd 1.7 has the path too, but publishes no exit for a
+		// joined task when the shim dies and never shuts the shim down
+		// for one: podshim keeps running the shim binary there.
+		s.add(SandboxShim, false, fmt.Sprintf("containerd %s runs the shim binary for each container (2.0+ joins the sandbox's shim)", in.ContainerdVersion))
+	}
 	return s
+}
+
+// containerdMajor is the major version of a containerd version string
+// ("v2.4.2", "1.6.20~ds1"), or -1 when it has none.
+func containerdMajor(v string) int {
+	v = strings.TrimPrefix(v, "v")
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func (s *Set) add(feature string, on bool, why string) {

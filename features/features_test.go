@@ -30,6 +30,7 @@ func TestDecide(t *testing.T) {
 		name                    string
 		in                      func(t *testing.T) Inputs
 		userns, idmap, rro, sgp bool
+		sandboxShim             bool
 		why                     map[string]string // feature -> part of the reason
 	}{
 		{
@@ -39,7 +40,7 @@ func TestDecide(t *testing.T) {
 					RuncFeatures: runcJSON(t, []string{"ro", "rro", "rbind"}, allNS, nil)}
 			},
 			rro: true, sgp: true,
-			why: map[string]string{IDMappedMounts: "mountExtensions.idmap", UserNamespaces: "idmapped mounts are off"},
+			why: map[string]string{IDMappedMounts: "mountExtensions.idmap", UserNamespaces: "idmapped mounts are off", SandboxShim: "runs the shim binary"},
 		},
 		{
 			name: "current: containerd 2.4, runc 1.5",
@@ -47,7 +48,7 @@ func TestDecide(t *testing.T) {
 				return Inputs{ContainerdVersion: "v2.4.2", Snapshotter: "overlayfs", SnapshotterCaps: []string{"rebase", CapRemapIDs},
 					RuncFeatures: runcJSON(t, []string{"ro", "rro"}, allNS, &yes)}
 			},
-			userns: true, idmap: true, rro: true, sgp: true,
+			userns: true, idmap: true, rro: true, sgp: true, sandboxShim: true,
 		},
 		{
 			name: "runc with idmap, snapshotter without remap-ids",
@@ -87,7 +88,7 @@ func TestDecide(t *testing.T) {
 			name: "runc features fails",
 			in:   func(*testing.T) Inputs { return Inputs{RuncErr: errors.New("unknown command")} },
 			sgp:  true,
-			why:  map[string]string{UserNamespaces: "unknown command", RecursiveReadOnlyMounts: "unknown command"},
+			why:  map[string]string{UserNamespaces: "unknown command", RecursiveReadOnlyMounts: "unknown command", SandboxShim: "unknown"},
 		},
 		{
 			name: "runc features is not JSON",
@@ -104,11 +105,15 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("got userns=%v idmap=%v rro=%v sgp=%v, want %v %v %v %v (%+v)", s.UserNamespaces, s.IDMappedMounts,
 					s.RecursiveReadOnlyMounts, s.SupplementalGroupsPolicy, tt.userns, tt.idmap, tt.rro, tt.sgp, s.Reasons)
 			}
-			if len(s.Reasons) != 4 {
+			if s.SandboxShim != tt.sandboxShim {
+				t.Errorf("sandbox shim = %v, want %v (%+v)", s.SandboxShim, tt.sandboxShim, s.Reasons)
+			}
+			if len(s.Reasons) != 5 {
 				t.Fatalf("want one reason per feature, got %+v", s.Reasons)
 			}
 			on := map[string]bool{UserNamespaces: s.UserNamespaces, IDMappedMounts: s.IDMappedMounts,
-				RecursiveReadOnlyMounts: s.RecursiveReadOnlyMounts, SupplementalGroupsPolicy: s.SupplementalGroupsPolicy}
+				RecursiveReadOnlyMounts: s.RecursiveReadOnlyMounts, SupplementalGroupsPolicy: s.SupplementalGroupsPolicy,
+				SandboxShim: s.SandboxShim}
 			for _, r := range s.Reasons {
 				if r.On != on[r.Feature] || r.Why == "" {
 					t.Errorf("reason %+v does not match the feature's state %v", r, on[r.Feature])

@@ -80,9 +80,15 @@ func killStrayShims(ctx context.Context, address string, known func(id string) b
 // a container half made (a crash during its task create) leaves runc's
 // state dir and the container's cgroup behind.
 func (s *Service) cleanRuncLeftovers(ctx context.Context, id string) {
-	opts, ok := s.opts.RuntimeOptions.(*runcoptions.Options)
+	for _, h := range s.opts.Runtimes.All() {
+		cleanRuncLeftoversIn(ctx, h.Options, id)
+	}
+}
+
+// cleanRuncLeftoversIn is cleanRuncLeftovers in the root of one handler.
+func cleanRuncLeftoversIn(ctx context.Context, opts *runcoptions.Options, id string) {
 	ns, nsOK := namespaces.Namespace(ctx)
-	if !ok || opts == nil || opts.Root == "" || !nsOK || id == "" {
+	if opts == nil || opts.Root == "" || !nsOK || id == "" {
 		return
 	}
 	root := filepath.Join(opts.Root, ns)

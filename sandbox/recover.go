@@ -17,6 +17,7 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/sandboxshim"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -55,10 +56,15 @@ func (s *Service) Recover(ctx context.Context) error {
 				log.G(ctx).WithError(err).Warn("recovered sandbox name conflict")
 			}
 			s.store.Add(sb.meta.ID, sb)
+			s.opts.Groups.Recover(sb.meta.ShimGroup, sb.meta.ID)
 		}(c)
 	}
 	wg.Wait()
-	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, func(id string) bool { _, err := s.store.Get(id); return err == nil && id != "" }) {
+	served := func(id string) bool {
+		_, err := s.store.Get(id)
+		return (err == nil && id != "") || s.opts.Groups.Has(id) // a pod's, or a group's shim
+	}
+	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, served) {
 		s.cleanRuncLeftovers(ctx, id)
 	}
 	s.removeOrphanDirs(ctx, known)
@@ -70,6 +76,7 @@ func (s *Service) Recover(ctx context.Context) error {
 			s.retryNetworkTeardown(ctx, sb)
 		}
 	}
+	sandboxshim.Prune(ctx, s.opts.Client, func(id string) bool { _, err := s.store.Get(id); return err == nil })
 	log.G(ctx).WithField("sandboxes", s.store.Len()).Info("sandboxes recovered")
 	return nil
 }
@@ -121,7 +128,11 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("sandbox", c.ID()).Warn("delete orphan pause container")
 	}
-	killOrphanShim(ctx, c.ID())
+	// In density mode the orphan's shim may be its group's, serving other
+	// pods: killStrayShims decides once every sandbox is loaded.
+	if s.opts.Groups == nil {
+		killOrphanShim(ctx, c.ID())
+	}
 	s.cleanRuncLeftovers(ctx, c.ID())
 	rootDir, stateDir := s.sandboxDirs(c.ID())
 	s.releaseLeftovers(ctx, rootDir, stateDir, netns)

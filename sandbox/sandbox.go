@@ -68,6 +68,9 @@ type Metadata struct {
 	// Version is the record's format (RecordVersion; 0 in records written
 	// before it was recorded, read as 1).
 	Version int `json:"version,omitempty"`
+	// ShimGroup is the shim group the pod's shim serves (density mode,
+	// package shimgroup; "" otherwise).
+	ShimGroup string `json:"shimGroup,omitempty"`
 }
 
 // Status is a sandbox's mutable state.

@@ -45,6 +45,9 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete pause container %s: %w", id, err)
 	}
+	if err := s.opts.Shims.Unregister(ctx, id); err != nil {
+		return err
+	}
 	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterPause)
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
 		return err
@@ -62,7 +65,13 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	}
 	s.store.Delete(id)
 	s.names.ReleaseID(id)
-	go s.reapShim(context.WithoutCancel(ctx), id)
+	// The shim is named after the pod, or in density mode after its
+	// group, which other pods may still use.
+	if group := sb.meta.ShimGroup; group == "" {
+		go s.reapShim(context.WithoutCancel(ctx), id)
+	} else if s.opts.Groups.Leave(group, id) == 0 {
+		go s.reapShim(context.WithoutCancel(ctx), group)
+	}
 	log.G(ctx).Info("sandbox removed")
 	return nil
 }

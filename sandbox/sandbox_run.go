@@ -20,6 +20,8 @@ import (
 	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/runtimes"
+	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/userns"
 )
 
@@ -29,9 +31,9 @@ import (
 // pause container is created and started. cfg was checked at the front door
 // (validate.Request).
 func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handler string) (_ string, retErr error) {
-	runtimeName, ok := s.opts.RuntimeHandlers[handler]
-	if !ok {
-		return "", fmt.Errorf("%w: runtime_handler %q is not configured", errdefs.ErrInvalidArgument, handler)
+	rth, err := s.opts.Runtimes.Get(handler)
+	if err != nil {
+		return "", err
 	}
 	podUserns, err := spec.PodUserns(cfg, s.opts.Spec.Features.UserNamespaces)
 	if err != nil {
@@ -73,7 +75,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 
 	sb := &Sandbox{
 		meta: Metadata{
-			ID: id, Name: name, Config: cfg, RuntimeHandler: handler, Runtime: runtimeName,
+			ID: id, Name: name, Config: cfg, RuntimeHandler: handler, Runtime: rth.RuntimeType,
 			CreatedAt:   time.Now().UnixNano(),
 			CgroupsPath: podCgroupsPath(ctx, cfg, id, s.opts.Spec.CgroupDriver),
 			Creating:    true,
@@ -81,6 +83,14 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		metaPath: rootDir + "/sandbox.json",
 	}
 	m := &sb.meta
+	// Density mode: the pod's pause joins a shim group (waiting, if it is
+	// not the group's first pod, for the first pod's pause task).
+	ticket, err := s.opts.Groups.Join(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("join a shim group: %w", err)
+	}
+	m.ShimGroup = ticket.ID
+	undo.Push("leave shim group", func(context.Context) error { ticket.Leave(); return nil })
 	if m.HostnamePath, m.HostsPath, m.ResolvConfPath, err = writePodFiles(rootDir, cfg, hostNetwork); err != nil {
 		return "", err
 	}
@@ -151,7 +161,8 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			netDone <- err
 		}()
 	}
-	startErr := s.startPause(ctx, sb, img, podUserns, &undo)
+	startErr := s.startPause(ctx, sb, rth, img, podUserns, &undo)
+	ticket.Started(startErr == nil)
 	netErr := <-netDone
 	if startErr != nil {
 		return "", startErr
@@ -178,12 +189,13 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 // startPause creates and starts the pause container and its task; with a
 // user namespace (u), its rootfs is idmapped and the pin of the user
 // namespace is dropped once the pause holds it.
-func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, u *spec.Userns, undo *cleanup.Stack) error {
+func (s *Service) startPause(ctx context.Context, sb *Sandbox, rth runtimes.Handler, img image.Image, u *spec.Userns, undo *cleanup.Stack) error {
 	id := sb.meta.ID
 	specOpts, err := spec.Pause(sb.Spec(), img.Config, s.opts.Spec)
 	if err != nil {
 		return err
 	}
+	specOpts = append(specOpts, shimgroup.SpecOpts(sb.meta.ShimGroup)...)
 	var snapOpts []snapshots.Opt
 	if u != nil {
 		snapOpts = append(snapOpts, userns.SnapshotOpt(u.UIDs, u.GIDs))
@@ -199,7 +211,7 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 	container, err := s.opts.Client.NewContainer(lctx, id,
 		containerd.WithSnapshotter(s.opts.Snapshotter),
 		s.opts.Images.WithNewSnapshot(id, img, snapOpts...),
-		containerd.WithRuntime(sb.meta.Runtime, s.opts.RuntimeOptions),
+		containerd.WithRuntime(sb.meta.Runtime, rth.Options),
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(labels),
 	)
@@ -218,6 +230,12 @@ func (s *Service) startPause(ctx context.Context, sb *Sandbox, img image.Image, 
 		}
 		return err
 	})
+	// Before the pause task: the pod's containers join its shim through
+	// this record (package sandboxshim).
+	if err := s.opts.Shims.Register(ctx, id, sb.meta.Runtime); err != nil {
+		return err
+	}
+	undo.Push("delete sandbox record", func(ctx context.Context) error { return s.opts.Shims.Unregister(ctx, id) })
 	task, err := container.NewTask(ctx, cio.NullIO)
 	if err != nil {
 		return fmt.Errorf("create pause task: %w", err)

@@ -37,6 +37,7 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 func (s *Service) stop(ctx context.Context, sb *Sandbox) error {
 	id := sb.meta.ID
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("sandbox", id))
+	s.opts.Groups.Close(sb.meta.ShimGroup) // it may empty now: no new pods
 	if s.containers != nil {
 		if err := s.containers.StopAll(ctx, id); err != nil {
 			return fmt.Errorf("stop containers of sandbox %s: %w", id, err)

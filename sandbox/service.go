@@ -5,9 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"sort"
 
 	"github.com/containerd/containerd"
+	"github.com/containerd/containerd/errdefs"
+	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri/spec"
@@ -15,6 +16,9 @@ import (
 	"github.com/podshim/podshim/faultpoint"
 	"github.com/podshim/podshim/image"
 	"github.com/podshim/podshim/network"
+	"github.com/podshim/podshim/runtimes"
+	"github.com/podshim/podshim/sandboxshim"
+	"github.com/podshim/podshim/shimgroup"
 )
 
 // DefaultRuntime is the containerd runtime (shim) pods run on.
@@ -31,18 +35,24 @@ type Containers interface {
 
 // Options configure the sandbox service.
 type Options struct {
-	Client          *containerd.Client
-	Images          *image.Service
-	Network         *network.Manager
-	RootDir         string // persistent state: <RootDir>/sandboxes/<id>
-	StateDir        string // volatile state: <StateDir>/sandboxes/<id> (shm)
-	Snapshotter     string
-	Spec            spec.Options
-	RuntimeHandlers map[string]string // CRI runtime handler → containerd runtime; "" is the default
-	RuntimeOptions  interface{}       // the runc shim's options, see cri.Options
-	ShmSize         int64             // bytes of a pod's /dev/shm tmpfs
-	Phases          PhaseRecorder     // durations of RunPodSandbox's steps; nil: not recorded
-	Faults          *faultpoint.Set   // crash points (tests only; nil arms none)
+	Client      *containerd.Client
+	Images      *image.Service
+	Network     *network.Manager
+	RootDir     string // persistent state: <RootDir>/sandboxes/<id>
+	StateDir    string // volatile state: <StateDir>/sandboxes/<id> (shm)
+	Snapshotter string
+	Spec        spec.Options
+	// Runtimes are the runtime handlers pods may name (nil: "runc" only,
+	// with RuntimeOptions).
+	Runtimes       *runtimes.Set
+	RuntimeOptions *runcoptions.Options // the default handler's runc shim options when Runtimes is nil
+	ShmSize        int64                // bytes of a pod's /dev/shm tmpfs
+	Phases         PhaseRecorder        // durations of RunPodSandbox's steps; nil: not recorded
+	Faults         *faultpoint.Set      // crash points (tests only; nil arms none)
+	// Shims makes the pod's containers join its pause's shim (nil: off).
+	Shims *sandboxshim.Joiner
+	// Groups puts several pods in one shim (density mode; nil: off).
+	Groups *shimgroup.Groups
 	// ContainerdAddress is containerd's socket; recovery kills the shims
 	// of this containerd and namespace that serve no known sandbox (none
 	// when empty).
@@ -59,14 +69,8 @@ type Service struct {
 
 // New returns the sandbox service. Call Recover before serving.
 func New(o Options) *Service {
-	if o.RuntimeHandlers == nil {
-		o.RuntimeHandlers = map[string]string{}
-	}
-	if _, ok := o.RuntimeHandlers[""]; !ok {
-		o.RuntimeHandlers[""] = DefaultRuntime
-	}
-	if _, ok := o.RuntimeHandlers["runc"]; !ok {
-		o.RuntimeHandlers["runc"] = DefaultRuntime
+	if o.Runtimes == nil {
+		o.Runtimes = runtimes.Only(o.RuntimeOptions)
 	}
 	if o.Phases == nil {
 		o.Phases = noPhases{}
@@ -88,13 +92,17 @@ func (s *Service) List() []*Sandbox { return s.store.List() }
 
 // RuntimeHandlers lists the configured runtime handler names, the default
 // ("") first, as kubelet reads each handler's features from Status.
-func (s *Service) RuntimeHandlers() []string {
-	out := make([]string, 0, len(s.opts.RuntimeHandlers))
-	for h := range s.opts.RuntimeHandlers {
-		out = append(out, h)
+func (s *Service) RuntimeHandlers() []string { return s.opts.Runtimes.Names() }
+
+// Runtime returns the runtime handler sb runs with (recorded in its
+// metadata). A handler no longer configured is FailedPrecondition: the
+// pod's running tasks keep their options, new containers get none.
+func (s *Service) Runtime(sb *Sandbox) (runtimes.Handler, error) {
+	h, err := s.opts.Runtimes.Get(sb.Metadata().RuntimeHandler)
+	if err != nil {
+		return h, fmt.Errorf("%w: runtime handler %q of sandbox %s is no longer configured", errdefs.ErrFailedPrecondition, sb.Metadata().RuntimeHandler, sb.ID())
 	}
-	sort.Strings(out)
-	return out
+	return h, nil
 }
 
 // newID returns a random 64-hex-digit ID, like containerd's.

@@ -39,11 +39,15 @@ func (s *Server) Status(ctx context.Context, r *runtime.StatusRequest) (*runtime
 		Status: &runtime.RuntimeStatus{Conditions: []*runtime.RuntimeCondition{runtimeCond, netCond}},
 	}
 	for _, h := range s.opts.Sandboxes.RuntimeHandlers() {
+		f := s.opts.Features
+		if hf, ok := s.opts.HandlerFeatures[h]; ok {
+			f = hf
+		}
 		resp.RuntimeHandlers = append(resp.RuntimeHandlers, &runtime.RuntimeHandler{
 			Name: h,
 			Features: &runtime.RuntimeHandlerFeatures{
-				RecursiveReadOnlyMounts: s.opts.Features.RecursiveReadOnlyMounts,
-				UserNamespaces:          s.opts.Features.UserNamespaces,
+				RecursiveReadOnlyMounts: f.RecursiveReadOnlyMounts,
+				UserNamespaces:          f.UserNamespaces,
 			},
 		})
 	}

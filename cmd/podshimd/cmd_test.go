@@ -48,7 +48,7 @@ func TestConfigDefaultLoadsBack(t *testing.T) {
 		}
 		found := false
 		for i, l := range lines {
-			if strings.HasPrefix(l, key+" = ") {
+			if strings.HasPrefix(l, key+" = ") || l == "["+key+"]" { // a plain key or a table (runtimes)
 				found = true
 				if i == 0 || !strings.HasPrefix(lines[i-1], "# ") {
 					t.Errorf("key %s has no comment above it", key)

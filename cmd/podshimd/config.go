@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/podshim/podshim/runtimes"
 )
 
 // Config is podshimd's configuration: the TOML file's keys, each of which
@@ -73,6 +75,16 @@ type Config struct {
 	// starts that are recorded (default 1); a call carrying kubelet's
 	// trace context follows kubelet's decision.
 	TracingSamplingRatio float64 `toml:"tracing_sampling_ratio"`
+	// ShimGroupSize > 1 is density mode: that many pods share one runc
+	// shim (package shimgroup). 0 or 1: one shim per pod.
+	ShimGroupSize int `toml:"shim_group_size"`
+	// DefaultRuntimeName is the runtime handler of pods that name none.
+	DefaultRuntimeName string `toml:"default_runtime_name"`
+	// Runtimes are the runtime handlers pods may name
+	// (RuntimeClass.handler), as containerd's CRI configures them: see
+	// package runtimes. Tables: keep this field last, so that `config
+	// default` writes it after every plain key.
+	Runtimes map[string]runtimes.Config `toml:"runtimes"`
 }
 
 // DefaultConfigPath is read when --config is not given; it may be absent.
@@ -98,6 +110,8 @@ func DefaultConfig() Config {
 		LogFormat:           "text",
 	}
 	c.TracingSamplingRatio = 1
+	c.DefaultRuntimeName = runtimes.DefaultName
+	c.Runtimes = map[string]runtimes.Config{runtimes.DefaultName: {RuntimeType: runtimes.RuncV2}}
 	return c
 }
 
@@ -152,6 +166,8 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&f.DebugAddress, "debug-address", def.DebugAddress, "serve net/http/pprof on this loopback host:port or unix socket (default: off)")
 	fs.StringVar(&f.OTLPEndpoint, "otlp-endpoint", def.OTLPEndpoint, "send traces to this OTLP gRPC collector: host:port (TLS), https:// or http:// URL (default: off)")
 	fs.Float64Var(&f.TracingSamplingRatio, "tracing-sampling-ratio", def.TracingSamplingRatio, "share of podshim's own traces recorded, 0 to 1 (kubelet's trace context decides for its calls)")
+	fs.IntVar(&f.ShimGroupSize, "shim-group-size", def.ShimGroupSize, "density mode: pods per shared runc shim (0 or 1: one shim per pod)")
+	fs.StringVar(&f.DefaultRuntimeName, "default-runtime-name", def.DefaultRuntimeName, "runtime handler of pods that name none (handlers: [runtimes.<name>] tables of the config file)")
 	fs.StringVar(&f.MetricsAddress, "metrics-address", def.MetricsAddress, "serve Prometheus metrics on /metrics at this loopback host:port or unix socket (default: off)")
 	return c
 }
@@ -197,6 +213,8 @@ func (c *configFlags) load() (Config, error) {
 		"otlp-endpoint":        func() { cfg.OTLPEndpoint = f.OTLPEndpoint },
 	}
 	override["tracing-sampling-ratio"] = func() { cfg.TracingSamplingRatio = f.TracingSamplingRatio }
+	override["default-runtime-name"] = func() { cfg.DefaultRuntimeName = f.DefaultRuntimeName }
+	override["shim-group-size"] = func() { cfg.ShimGroupSize = f.ShimGroupSize }
 	for name := range set {
 		if apply, ok := override[name]; ok {
 			apply()
@@ -217,6 +235,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
 	case c.Root == "" || c.State == "":
 		return fmt.Errorf("root and state must be set")
+	case c.ShimGroupSize < 0:
+		return fmt.Errorf("shim_group_size %d: want 0 or more", c.ShimGroupSize)
 	case c.TracingSamplingRatio < 0 || c.TracingSamplingRatio > 1:
 		return fmt.Errorf("tracing_sampling_ratio %v: want 0 to 1", c.TracingSamplingRatio)
 	}

@@ -34,6 +34,9 @@ var configDocs = map[string]string{
 	"metrics_address":        "Prometheus metrics on /metrics at a loopback host:port (127.0.0.1:9090)\nor a unix socket (unix:///run/podshim/metrics.sock). Empty: off.",
 	"otlp_endpoint":          "OpenTelemetry traces to this OTLP gRPC collector: host:port (TLS),\nhttps:// or http:// URL. Empty: off.",
 	"tracing_sampling_ratio": "Share of podshim's own traces recorded, 0 to 1; calls that carry\nkubelet's trace context follow its sampling decision.",
+	"shim_group_size":        "Density mode: pods per shared runc shim (0 or 1: one shim per pod). A group\ncloses for new pods when full or when any member is stopped or removed; a\nkilled shim takes all pods of its group (containers exited, sandboxes\nNotReady).",
+	"default_runtime_name":   "Runtime handler of pods whose RunPodSandbox names none (\"\").",
+	"runtimes":               "Runtime handlers pods may name (RuntimeClass handler), one [runtimes.<name>]\ntable each, as containerd's CRI configures them: runtime_type (only\n\"io.containerd.runc.v2\"), and [runtimes.<name>.options] with BinaryName (the\nOCI runtime: runc, crun or a path; empty: runc), Root (its state root; empty:\n<state>/runc for \"runc\", <state>/runtimes/<name> otherwise) and SystemdCgroup\n(must match cgroup_driver). \"runc\" always exists. A handler with a BinaryName\nmust create a probe container at start-up or podshimd does not start (crun\n1.8 on a hybrid cgroup host cannot). An unknown handler is InvalidArgument.",
 }
 
 // writeConfigTOML writes cfg as TOML, every key in Config's field order,

@@ -10,7 +10,6 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
-	runcoptions "github.com/containerd/containerd/runtime/v2/runc/options"
 	"github.com/containerd/log"
 
 	"github.com/podshim/podshim/checkpoint"
@@ -26,7 +25,9 @@ import (
 	"github.com/podshim/podshim/podmetrics"
 	"github.com/podshim/podshim/podresources"
 	"github.com/podshim/podshim/sandbox"
+	"github.com/podshim/podshim/sandboxshim"
 	"github.com/podshim/podshim/server"
+	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/validate"
 )
 
@@ -129,19 +130,25 @@ func run(ctx context.Context, cfg Config) error {
 	}
 	// Each podshim keeps runc's state under its own state dir, so that two
 	// instances (or containerd's CRI on the same host) never share it.
-	runcOpts := &runcoptions.Options{SystemdCgroup: cfg.CgroupDriver == "systemd", Root: filepath.Join(cfg.State, "runc")}
+	rts, handlerFeatures, err := loadRuntimes(ctx, cfg, client)
+	if err != nil {
+		return err
+	}
+	defaultRuntime, _ := rts.Get("")
+	runcOpts := defaultRuntime.Options
+	shims := sandboxshim.New(client, specOpts.Features.SandboxShim)
 	sandboxes := sandbox.New(sandbox.Options{
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Faults: faults,
-		ContainerdAddress: cfg.ContainerdAddress,
+		ContainerdAddress: cfg.ContainerdAddress, Shims: shims, Runtimes: rts, Groups: shimgroup.New(cfg.ShimGroupSize),
 	})
 	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{
 		Client: client, Images: images, Sandboxes: sandboxes,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Logs: obs.logs,
-		RestoreCheck: criu.Check, Faults: faults,
+		RestoreCheck: criu.Check, Faults: faults, Shims: shims,
 	})
 	obs.watch(sandboxes, containers)
 	checkpoints, err := checkpoint.New(checkpoint.Options{Client: client, Containers: containers, RootDir: cfg.Root, CRIU: criu})
@@ -175,7 +182,7 @@ func run(ctx context.Context, cfg Config) error {
 	srv := server.New(server.Options{
 		Namespace: cfg.ContainerdNamespace, Client: client,
 		Sandboxes: sandboxes, Containers: containers, Images: images, Network: netMgr,
-		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Features: specOpts.Features,
+		CgroupDriver: cfg.CgroupDriver, Streaming: streams, Features: specOpts.Features, HandlerFeatures: handlerFeatures,
 		Requests: obs.requests, Tracing: obs.tracing, Checkpoints: checkpoints, Node: validate.ReadNode(),
 		PodResources: podresources.New(podresources.Options{Sandboxes: sandboxes, Cgroups: cgroups, CgroupDriver: cfg.CgroupDriver}),
 		PodMetrics:   podmetrics.New(ctx, podmetrics.Options{Sandboxes: sandboxes, Containers: containers, Cgroups: cgroups}),

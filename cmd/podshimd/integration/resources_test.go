@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/errdefs"
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/snapshots"
 
@@ -34,9 +35,10 @@ const (
 	kindCNICache   = "CNI cache result" // libcni's cached results
 	kindIptables   = "iptables nat rule"
 	kindLeases     = "containerd lease"
-	kindCtrdMounts = "containerd mount" // rootfs and other mounts below the suite's containerd dirs
-	kindCgroups    = "cgroup"           // pids cgroups below /<namespace> (the pods' default parent)
-	kindRuncState  = "runc state"       // runc's container state dirs below podshimd's state dir
+	kindCtrdMounts = "containerd mount"          // rootfs and other mounts below the suite's containerd dirs
+	kindCgroups    = "cgroup"                    // pids cgroups below /<namespace> (the pods' default parent)
+	kindRuncState  = "runc state"                // runc's container state dirs below podshimd's state dir
+	kindSandboxRec = "containerd sandbox record" // containerd 2.x's sandbox store (package sandboxshim)
 )
 
 // resources is what exists on the host, by kind, each item a sorted string.
@@ -85,6 +87,14 @@ func takeResourcesOf(ctx context.Context, pd, ns string) resources {
 		}
 	} else {
 		r[kindTasks] = []string{"ERROR " + err.Error()}
+	}
+	// containerd 1.6 has no sandbox store (Unimplemented): nothing listed.
+	if sbs, err := env.ctrd.SandboxStore().List(ctx); err == nil {
+		for _, sb := range sbs {
+			r[kindSandboxRec] = append(r[kindSandboxRec], sb.ID)
+		}
+	} else if !errdefs.IsNotImplemented(err) {
+		r[kindSandboxRec] = []string{"ERROR " + err.Error()}
 	}
 	err := env.ctrd.SnapshotService("overlayfs").Walk(ctx, func(_ context.Context, info snapshots.Info) error {
 		if info.Kind == snapshots.KindActive {
