@@ -72,7 +72,7 @@ run: deps build $(STACK_DEPS)
 
 # unit: pure logic, no daemons (tests that need containerd, runc or CNI
 # skip under -short and run in `integration`).
-UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./validate/ ./internal/... ./features/ ./userns/ \
+UNIT_PKGS := ./cri/... ./sandbox/... ./pinns/ ./server/ ./cmd/podshimd/ ./validate/ ./internal/... ./features/ ./userns/ \
 	./metrics/ ./tracing/... ./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/ \
 	./faultpoint/ ./critest/catalog/ ./critest/testimage/ ./bench/ ./node-e2e/images/ ./node-e2e/helpers/curl/
 

@@ -57,6 +57,9 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		}
 	}()
 	undo.Push("release container name", func(context.Context) error { s.names.ReleaseID(id); return nil })
+	if err := sb.RecordContainer(id); err != nil {
+		return "", err
+	}
 
 	img, err := s.opts.Images.Get(ctx, cfg.Image.Image)
 	if err != nil {

@@ -61,6 +61,16 @@ type Metadata struct {
 	// Creating is set while Run is under way: a sandbox recovered with it
 	// set was interrupted by a crash and is torn down.
 	Creating bool `json:"creating,omitempty"`
+	// Pauseless: the sandbox has no pause container; its IPC and UTS
+	// namespaces are pinned at IPCNSPath and UTSNSPath (see pauseless.go).
+	Pauseless bool   `json:"pauseless,omitempty"`
+	IPCNSPath string `json:"ipcnsPath,omitempty"`
+	UTSNSPath string `json:"utsnsPath,omitempty"`
+	// Stopped is set once a pause-less sandbox was stopped.
+	Stopped bool `json:"stopped,omitempty"`
+	// ContainerIDs of a pause-less sandbox: the IDs its shim may be
+	// named after (see RecordContainer).
+	ContainerIDs []string `json:"containerIDs,omitempty"`
 }
 
 // Status is a sandbox's mutable state.
@@ -113,7 +123,8 @@ func (sb *Sandbox) setStatus(st Status) {
 	sb.mu.Unlock()
 }
 
-// Container is the pause container in containerd.
+// Container is the pause container in containerd (nil for a pause-less
+// sandbox).
 func (sb *Sandbox) Container() containerd.Container { return sb.container }
 
 // Spec returns what the sandbox's containers need for their OCI specs.
@@ -130,6 +141,8 @@ func (sb *Sandbox) Spec() spec.Sandbox {
 		ResolvConfPath: sb.meta.ResolvConfPath,
 		ShmPath:        sb.meta.ShmPath,
 		UsernsPath:     sb.meta.UsernsPath,
+		IPCNSPath:      sb.meta.IPCNSPath,
+		UTSNSPath:      sb.meta.UTSNSPath,
 	}
 }
 

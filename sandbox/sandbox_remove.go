@@ -42,8 +42,10 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := s.waitPauseGone(ctx, sb); err != nil {
 		return err
 	}
-	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete pause container %s: %w", id, err)
+	if sb.container != nil {
+		if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete pause container %s: %w", id, err)
+		}
 	}
 	s.opts.Faults.Hit(faultpoint.RemoveSandboxAfterPause)
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
@@ -62,7 +64,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	}
 	s.store.Delete(id)
 	s.names.ReleaseID(id)
-	go s.reapShim(context.WithoutCancel(ctx), id)
+	go s.reapShim(context.WithoutCancel(ctx), sb.shimIDs()...)
 	log.G(ctx).Info("sandbox removed")
 	return nil
 }

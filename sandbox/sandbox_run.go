@@ -51,12 +51,15 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	}()
 	undo.Push("release sandbox name", func(context.Context) error { s.names.ReleaseID(id); return nil })
 
+	pauseless := s.usePauseless(cfg, podUserns)
+	var img image.Image
 	step := time.Now()
-	img, err := s.opts.Images.EnsureSandboxImage(ctx)
-	if err != nil {
-		return "", fmt.Errorf("sandbox image: %w", err)
+	if !pauseless {
+		if img, err = s.opts.Images.EnsureSandboxImage(ctx); err != nil {
+			return "", fmt.Errorf("sandbox image: %w", err)
+		}
+		s.observeSince(PhaseSandboxImage, step)
 	}
-	s.observeSince(PhaseSandboxImage, step)
 
 	nsOpts := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	hostNetwork := nsOpts.GetNetwork() == runtime.NamespaceMode_NODE
@@ -77,6 +80,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			CreatedAt:   time.Now().UnixNano(),
 			CgroupsPath: podCgroupsPath(ctx, cfg, id, s.opts.Spec.CgroupDriver),
 			Creating:    true,
+			Pauseless:   pauseless,
 		},
 		metaPath: rootDir + "/sandbox.json",
 	}
@@ -145,7 +149,12 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			netDone <- err
 		}()
 	}
-	startErr := s.startPause(ctx, sb, img, podUserns, &undo)
+	var startErr error
+	if pauseless {
+		startErr = s.pinNamespaces(ctx, sb, stateDir, &undo)
+	} else {
+		startErr = s.startPause(ctx, sb, img, podUserns, &undo)
+	}
 	netErr := <-netDone
 	if startErr != nil {
 		return "", startErr

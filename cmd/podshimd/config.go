@@ -73,6 +73,10 @@ type Config struct {
 	// starts that are recorded (default 1); a call carrying kubelet's
 	// trace context follows kubelet's decision.
 	TracingSamplingRatio float64 `toml:"tracing_sampling_ratio"`
+	// Pauseless runs pods that do not share a PID namespace (and have no
+	// user namespace) without a pause container: podshim pins their IPC
+	// and UTS namespaces itself. Off by default.
+	Pauseless bool `toml:"pauseless"`
 }
 
 // DefaultConfigPath is read when --config is not given; it may be absent.
@@ -152,6 +156,7 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.StringVar(&f.DebugAddress, "debug-address", def.DebugAddress, "serve net/http/pprof on this loopback host:port or unix socket (default: off)")
 	fs.StringVar(&f.OTLPEndpoint, "otlp-endpoint", def.OTLPEndpoint, "send traces to this OTLP gRPC collector: host:port (TLS), https:// or http:// URL (default: off)")
 	fs.Float64Var(&f.TracingSamplingRatio, "tracing-sampling-ratio", def.TracingSamplingRatio, "share of podshim's own traces recorded, 0 to 1 (kubelet's trace context decides for its calls)")
+	fs.BoolVar(&f.Pauseless, "pauseless", def.Pauseless, "run pods that share no PID namespace without a pause container")
 	fs.StringVar(&f.MetricsAddress, "metrics-address", def.MetricsAddress, "serve Prometheus metrics on /metrics at this loopback host:port or unix socket (default: off)")
 	return c
 }
@@ -197,6 +202,7 @@ func (c *configFlags) load() (Config, error) {
 		"otlp-endpoint":        func() { cfg.OTLPEndpoint = f.OTLPEndpoint },
 	}
 	override["tracing-sampling-ratio"] = func() { cfg.TracingSamplingRatio = f.TracingSamplingRatio }
+	override["pauseless"] = func() { cfg.Pauseless = f.Pauseless }
 	for name := range set {
 		if apply, ok := override[name]; ok {
 			apply()

@@ -34,6 +34,7 @@ var configDocs = map[string]string{
 	"metrics_address":        "Prometheus metrics on /metrics at a loopback host:port (127.0.0.1:9090)\nor a unix socket (unix:///run/podshim/metrics.sock). Empty: off.",
 	"otlp_endpoint":          "OpenTelemetry traces to this OTLP gRPC collector: host:port (TLS),\nhttps:// or http:// URL. Empty: off.",
 	"tracing_sampling_ratio": "Share of podshim's own traces recorded, 0 to 1; calls that carry\nkubelet's trace context follow its sampling decision.",
+	"pauseless":              "Run pods without a pause container when they share no PID namespace\n(shareProcessNamespace) and have no user namespace: podshim pins their\nIPC and UTS namespaces itself (as CRI-O does) and their shim starts with\ntheir first container. Other pods keep their pause.",
 }
 
 // writeConfigTOML writes cfg as TOML, every key in Config's field order,

@@ -134,7 +134,7 @@ func run(ctx context.Context, cfg Config) error {
 		Client: client, Images: images, Network: netMgr,
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Faults: faults,
-		ContainerdAddress: cfg.ContainerdAddress,
+		ContainerdAddress: cfg.ContainerdAddress, Pauseless: cfg.Pauseless,
 	})
 	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{

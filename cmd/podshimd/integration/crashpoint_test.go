@@ -29,9 +29,9 @@ type crashBed struct {
 }
 
 // startCrashBed starts a podshimd in <suite dir>/<name> on containerd
-// namespace ns, with busybox pulled, and stops it (removing what it
-// lists) when t ends.
-func startCrashBed(t *testing.T, name, ns string) *crashBed {
+// namespace ns (with extraArgs), with busybox pulled, and stops it
+// (removing what it lists) when t ends.
+func startCrashBed(t *testing.T, name, ns string, extraArgs ...string) *crashBed {
 	t.Helper()
 	dir := filepath.Join(env.dir, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -44,7 +44,7 @@ func startCrashBed(t *testing.T, name, ns string) *crashBed {
 		ContainerdAddress: env.containerd.Address,
 		CNIConfDir:        env.cniConfDir,
 		RegistryConfigDir: env.registryConfigDir,
-		ExtraArgs:         []string{"--containerd-namespace", ns},
+		ExtraArgs:         append([]string{"--containerd-namespace", ns}, extraArgs...),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +186,10 @@ func (b *crashBed) imageIDs(t *testing.T) map[string]bool {
 
 // crashCase drives podshimd to the call that hits point; check, when set,
 // looks at the state the restarted daemon reports before it is cleaned up.
+// A pauseless case runs on a podshimd with --pauseless.
 type crashCase struct {
-	point faultpoint.Point
+	point     faultpoint.Point
+	pauseless bool
 	drive func(t *testing.T, b *crashBed)
 	check func(t *testing.T, b *crashBed)
 }
@@ -279,6 +281,7 @@ func crashCases() []crashCase {
 		{point: faultpoint.RunSandboxAfterPauseTask, drive: runPod},
 		{point: faultpoint.RunSandboxAfterPauseStart, drive: runPod},
 		{point: faultpoint.RunSandboxBeforeSave, drive: runPod},
+		{point: faultpoint.RunSandboxAfterPin, drive: runPod, pauseless: true},
 		{point: faultpoint.CreateContainerAfterSnapshot, drive: createContainer},
 		{point: faultpoint.CreateContainerAfterRecord, drive: createContainer},
 		{point: faultpoint.CreateContainerAfterMetadata, drive: createContainer},
@@ -290,6 +293,7 @@ func crashCases() []crashCase {
 		{point: faultpoint.StopSandboxAfterKill, drive: stopSandbox},
 		{point: faultpoint.StopSandboxAfterNetwork, drive: stopSandbox},
 		{point: faultpoint.StopSandboxBeforeTaskDelete, drive: stopSandbox},
+		{point: faultpoint.StopSandboxAfterUnpin, drive: stopSandbox, pauseless: true},
 		{point: faultpoint.RemoveContainerAfterTask, drive: removeContainer},
 		{point: faultpoint.RemoveContainerAfterSnapshot, drive: removeContainer},
 		{point: faultpoint.RemoveContainerAfterRecord, drive: removeContainer},
@@ -331,10 +335,20 @@ func TestCrashPoints(t *testing.T) {
 	}
 
 	b := startCrashBed(t, "podshimd-crashpt", crashNamespace)
-	p := b.p
 	images := b.imageIDs(t)
+	var pauseless *crashBed // started for the first pauseless case
+	var pauselessImages map[string]bool
 
 	for _, tc := range cases {
+		b, images := b, images
+		if tc.pauseless {
+			if pauseless == nil {
+				pauseless = startCrashBed(t, "podshimd-crashpt-pl", crashNamespace+"-pl", "--pauseless")
+				pauselessImages = pauseless.imageIDs(t)
+			}
+			b, images = pauseless, pauselessImages
+		}
+		p := b.p
 		t.Run(strings.ReplaceAll(string(tc.point), "/", "_"), func(t *testing.T) {
 			start := time.Now()
 			before := b.resources(context.Background())
