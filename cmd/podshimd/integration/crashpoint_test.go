@@ -190,8 +190,8 @@ func (b *crashBed) imageIDs(t *testing.T) map[string]bool {
 type crashCase struct {
 	point     faultpoint.Point
 	pauseless bool
-	drive func(t *testing.T, b *crashBed)
-	check func(t *testing.T, b *crashBed)
+	drive     func(t *testing.T, b *crashBed)
+	check     func(t *testing.T, b *crashBed)
 }
 
 func crashCases() []crashCase {
