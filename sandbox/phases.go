@@ -16,6 +16,7 @@ const (
 	PhaseCNIAdd       = "cni_add"       // CNI ADD
 	PhasePauseCreate  = "pause_create"  // the pause container and its task
 	PhasePauseStart   = "pause_start"   // start the pause task
+	// PhasePin (pauseless.go) pins a pause-less pod's namespaces.
 )
 
 // noPhases is the recorder when none is configured.
