@@ -23,10 +23,6 @@ import (
 // pod's shim starts with its first container. The sandbox is READY from
 // Run until Stop, which unpins the namespaces; it has no pid.
 
-// PhasePin is the RunPodSandbox step of a pause-less pod that makes and
-// pins its IPC and UTS namespaces.
-const PhasePin = "pin_namespaces"
-
 // pinDirName is the dir below a sandbox's state dir holding its pins.
 const pinDirName = "ns"
 
