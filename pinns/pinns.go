@@ -92,18 +92,38 @@ func Pin(dir string, o Options) (Pins, error) {
 		}
 		f.Close()
 	}
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread's namespaces are not podshimd's, and
-		// the runtime ends a thread whose goroutine exits locked.
-		runtime.LockOSThread()
-		done <- pinLocked(flags, pins, o)
-	}()
-	if err := <-done; err != nil {
+	if err := onThrowAwayThread(func() error { return pinLocked(flags, pins, o) }); err != nil {
 		_ = Unpin(dir)
 		return Pins{}, err
 	}
 	return pins, nil
+}
+
+// onThrowAwayThread runs f on a thread of its own that ends with it: f may
+// change the thread's namespaces. The thread is locked and never unlocked,
+// so the Go runtime ends it rather than reuse it. Never the main thread:
+// the runtime cannot end that one (it keeps it, wedged), and it is the one
+// /proc/self names.
+func onThrowAwayThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Keep the main thread locked meanwhile, so that the
+			// goroutine below runs on another one.
+			inner := make(chan error, 1)
+			go func() {
+				runtime.LockOSThread() // never unlocked
+				inner <- f()
+			}()
+			err := <-inner
+			runtime.UnlockOSThread()
+			done <- err
+			return
+		}
+		done <- f() // never unlocked
+	}()
+	return <-done
 }
 
 // pinLocked runs on a locked thread that is thrown away afterwards.

@@ -3,7 +3,6 @@ package pinns
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -14,22 +13,23 @@ import (
 // kind nstype); the thread is thrown away afterwards.
 func inNS(t *testing.T, path string, nstype int, f func() string) string {
 	t.Helper()
-	out := make(chan string, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread is discarded
+	var out string
+	err := onThrowAwayThread(func() error {
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			out <- "open: " + err.Error()
-			return
+			return err
 		}
 		defer unix.Close(fd)
 		if err := unix.Setns(fd, nstype); err != nil {
-			out <- "setns: " + err.Error()
-			return
+			return err
 		}
-		out <- f()
-	}()
-	return <-out
+		out = f()
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("join %s: %v", path, err)
+	}
+	return out
 }
 
 func nsInode(t *testing.T, path string) uint64 {
