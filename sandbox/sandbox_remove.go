@@ -42,8 +42,10 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := s.waitPauseGone(ctx, sb); err != nil {
 		return err
 	}
-	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete pause container %s: %w", id, err)
+	if sb.container != nil {
+		if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete pause container %s: %w", id, err)
+		}
 	}
 	if err := s.opts.Shims.Unregister(ctx, id); err != nil {
 		return err
@@ -68,7 +70,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	// The shim is named after the pod, or in density mode after its
 	// group, which other pods may still use.
 	if group := sb.meta.ShimGroup; group == "" {
-		go s.reapShim(context.WithoutCancel(ctx), id)
+		go s.reapShim(context.WithoutCancel(ctx), sb.shimIDs()...)
 	} else if s.opts.Groups.Leave(group, id) == 0 {
 		go s.reapShim(context.WithoutCancel(ctx), group)
 	}
