@@ -33,19 +33,19 @@ type Options struct {
 	Images       *image.Service
 	Network      *network.Manager
 	CgroupDriver string
-	Streaming    Streamer         // may be nil until streaming is configured
-	Requests     RequestRecorder  // CRI request metrics; nil: off
-	Tracing      *tracing.Tracing // a span per CRI call; nil: off
-	Features     features.Set     // what the stack supports (Status)
-	// HandlerFeatures are the features of runtime handlers whose OCI
-	// runtime is not runc (Status); the others have Features.
-	HandlerFeatures map[string]features.Set
-	Checkpoints     *checkpoint.Service   // nil: checkpoint and restore are Unimplemented
-	PodResources    *podresources.Updater // UpdatePodSandboxResources
-	PodMetrics      *podmetrics.Collector // ListPodSandboxMetrics
+	Streaming    Streamer              // may be nil until streaming is configured
+	Requests     RequestRecorder       // CRI request metrics; nil: off
+	Tracing      *tracing.Tracing      // a span per CRI call; nil: off
+	Features     features.Set          // what the stack supports (Status)
+	Checkpoints  *checkpoint.Service   // nil: checkpoint and restore are Unimplemented
+	PodResources *podresources.Updater // UpdatePodSandboxResources
+	PodMetrics   *podmetrics.Collector // ListPodSandboxMetrics
 	// StreamPageBytes bounds the encoded size of one page of a Stream*
 	// call's answer; 0 is listpage.DefaultLimit.
 	StreamPageBytes int
+	// HandlerFeatures are the features of runtime handlers whose OCI
+	// runtime is not runc (Status); the others have Features.
+	HandlerFeatures map[string]features.Set
 	// Node is the machine's limits requests are checked against
 	// (validate.ReadNode); the zero Node checks syntax and fixed ranges.
 	Node validate.Node
