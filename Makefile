@@ -79,7 +79,6 @@ UNIT_PKGS += ./soak/
 UNIT_PKGS += ./critest/catalog/ ./critest/testimage/
 UNIT_PKGS += ./node-e2e/images/ ./node-e2e/helpers/curl/ ./node-e2e/helpers/nc/ ./node-e2e/helpers/nmeter/
 UNIT_PKGS += ./runtimes/ ./shimgroup/
-UNIT_PKGS += ./pinns/
 
 # integration: real containerd, runc and CNI plugins. One package at a time:
 # they share the host's cgroups, iptables and CNI state dir.

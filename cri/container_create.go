@@ -19,7 +19,6 @@ import (
 	"github.com/podshim/podshim/cri/cleanup"
 	"github.com/podshim/podshim/cri/spec"
 	"github.com/podshim/podshim/faultpoint"
-	"github.com/podshim/podshim/sandbox"
 	"github.com/podshim/podshim/shimgroup"
 	"github.com/podshim/podshim/userns"
 )
@@ -58,9 +57,6 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		}
 	}()
 	undo.Push("release container name", func(context.Context) error { s.names.ReleaseID(id); return nil })
-	if err := sb.RecordContainer(id); err != nil {
-		return "", err
-	}
 
 	img, err := s.opts.Images.Get(ctx, cfg.Image.Image)
 	if err != nil {
@@ -135,7 +131,7 @@ func (s *Service) create(ctx context.Context, sandboxID string, cfg *runtime.Con
 		containerd.WithRuntime(sbMeta.Runtime, rth.Options), // the pod's handler
 		containerd.WithNewSpec(specOpts...),
 		containerd.WithContainerLabels(containerdLabels(sb.ID(), cfg)),
-	}, s.joinPodShim(sb)...) // its task joins the pod's shim
+	}, s.opts.Shims.ContainerOpts(sb.ID())...) // its task joins the pod's shim
 	container, err := s.opts.Client.NewContainer(lctx, id, ctrOpts...)
 	if lerr := releaseLease(context.WithoutCancel(ctx)); lerr != nil {
 		log.G(ctx).WithError(lerr).Warn("release lease")
@@ -195,15 +191,4 @@ func (s *Service) targetPid(targetID, sandboxID string) (uint32, error) {
 		return 0, fmt.Errorf("%w: target container %s is not running", errdefs.ErrFailedPrecondition, targetID)
 	}
 	return st.Pid, nil
-}
-
-// joinPodShim are the options that make a container's task join its pod's
-// pause's shim without a shim start (package sandboxshim). A pause-less pod
-// has no such shim: its first container's task starts the pod's shim and
-// the others find it through the runc shim's sandbox-id grouping.
-func (s *Service) joinPodShim(sb *sandbox.Sandbox) []containerd.NewContainerOpts {
-	if sb.Metadata().Pauseless {
-		return nil
-	}
-	return s.opts.Shims.ContainerOpts(sb.ID())
 }

@@ -262,7 +262,7 @@ func (s *Service) podStats(ctx context.Context, sb *sandbox.Sandbox) *runtime.Po
 	if procs, err := s.podProcessCount(ctx, sb); err == nil {
 		out.Linux.Process = &runtime.ProcessUsage{Timestamp: total.Timestamp.UnixNano(), ProcessCount: &runtime.UInt64Value{Value: procs}}
 	}
-	if ifs, err := stats.NetDev(s.netPid(sb.ID(), st.Pid)); err == nil && m.NetNSPath != "" {
+	if ifs, err := stats.NetDev(st.Pid); err == nil && m.NetNSPath != "" {
 		net := &runtime.NetworkUsage{Timestamp: total.Timestamp.UnixNano()}
 		for _, i := range ifs {
 			if i.Name == "lo" {
@@ -281,20 +281,6 @@ func (s *Service) podStats(ctx context.Context, sb *sandbox.Sandbox) *runtime.Po
 		out.Linux.Network = net
 	}
 	return out
-}
-
-// netPid is a process in the pod's network namespace: the pause, or for a
-// pause-less pod (pausePid 0) a running container's.
-func (s *Service) netPid(sandboxID string, pausePid uint32) uint32 {
-	if pausePid != 0 {
-		return pausePid
-	}
-	for _, c := range s.inSandbox(sandboxID) {
-		if st := c.Status(); st.State == runtime.ContainerState_CONTAINER_RUNNING && st.Pid != 0 {
-			return st.Pid
-		}
-	}
-	return 0
 }
 
 // podProcessCount counts the processes of the pause and the containers.

@@ -38,7 +38,6 @@ const (
 	RunSandboxAfterPauseTask      Point = "run-sandbox/after-pause-task"      // pause task created, not started
 	RunSandboxAfterPauseStart     Point = "run-sandbox/after-pause-start"     // pause task started
 	RunSandboxBeforeSave          Point = "run-sandbox/before-save"           // all done but the final metadata save
-	RunSandboxAfterPin            Point = "run-sandbox/after-pin"             // pause-less: IPC and UTS namespaces pinned
 
 	// CreateContainer.
 	CreateContainerAfterSnapshot Point = "create-container/after-snapshot" // rootfs snapshot prepared, no container record
@@ -58,7 +57,6 @@ const (
 	StopSandboxAfterKill        Point = "stop-sandbox/after-kill"         // pause killed and exited
 	StopSandboxAfterNetwork     Point = "stop-sandbox/after-network"      // CNI DEL done, netns not removed
 	StopSandboxBeforeTaskDelete Point = "stop-sandbox/before-task-delete" // pause exited, its task not deleted
-	StopSandboxAfterUnpin       Point = "stop-sandbox/after-unpin"        // pause-less: namespaces unpinned, not marked stopped
 
 	// RemoveContainer.
 	RemoveContainerAfterTask     Point = "remove-container/after-task"     // task gone, snapshot and record not
@@ -84,11 +82,11 @@ const (
 func All() []Point {
 	all := []Point{
 		RunSandboxAfterUsernsNetNS, RunSandboxAfterNetNS, RunSandboxDuringCNIAdd, RunSandboxAfterCNIAdd, RunSandboxAfterPauseContainer,
-		RunSandboxAfterPauseTask, RunSandboxAfterPauseStart, RunSandboxBeforeSave, RunSandboxAfterPin,
+		RunSandboxAfterPauseTask, RunSandboxAfterPauseStart, RunSandboxBeforeSave,
 		CreateContainerAfterSnapshot, CreateContainerAfterRecord, CreateContainerAfterMetadata,
 		StartContainerAfterIO, StartContainerAfterTask, StartContainerAfterStart,
 		StopContainerAfterKill, StopContainerAfterExit,
-		StopSandboxAfterKill, StopSandboxAfterNetwork, StopSandboxBeforeTaskDelete, StopSandboxAfterUnpin,
+		StopSandboxAfterKill, StopSandboxAfterNetwork, StopSandboxBeforeTaskDelete,
 		RemoveContainerAfterTask, RemoveContainerAfterSnapshot, RemoveContainerAfterRecord,
 		RemoveSandboxAfterContainers, RemoveSandboxAfterPause, RemoveSandboxAfterStateDir,
 		PullImageMidLayer, PullImageBeforeTag, RemoveImageBetweenNames,

@@ -45,7 +45,7 @@ var (
 	RequestsInFlight = Descriptor{Name: "podshim_cri_requests_in_flight", Type: Gauge,
 		Help: "CRI requests being served."}
 	PodStartPhaseDuration = Descriptor{Name: "podshim_pod_start_phase_duration_seconds", Type: Histogram,
-		Help:   "Duration of the steps of starting a pod: sandbox_image, netns, cni_add, pause_create, pause_start, pin_namespaces (pause-less pods), container_create, container_start.",
+		Help:   "Duration of the steps of starting a pod: sandbox_image, netns, cni_add, pause_create, pause_start, container_create, container_start.",
 		Labels: []string{"phase"}, Buckets: phaseBuckets}
 	Sandboxes = Descriptor{Name: "podshim_sandboxes", Type: Gauge,
 		Help: "Pod sandboxes by CRI state.", Labels: []string{"state"}}

@@ -163,7 +163,7 @@ func (c *Collector) targets(ctx context.Context) []target {
 			continue
 		}
 		m := ctr.Metadata()
-		ct := containerTarget{id: m.ID, name: m.Config.GetMetadata().GetName(), image: m.ImageName, startedAt: st.StartedAt, pid: st.Pid}
+		ct := containerTarget{id: m.ID, name: m.Config.GetMetadata().GetName(), image: m.ImageName, startedAt: st.StartedAt}
 		if p, err := c.opts.Containers.CgroupsPath(ctx, ctr); err == nil {
 			ct.cgroupsPath = p
 		}
@@ -178,20 +178,10 @@ func (c *Collector) targets(ctx context.Context) []target {
 			continue
 		}
 		m := sb.Metadata()
-		t := target{
+		out = append(out, target{
 			id: m.ID, name: m.Config.GetMetadata().GetName(), namespace: m.Config.GetMetadata().GetNamespace(),
 			cgroupsPath: m.CgroupsPath, pid: st.Pid, containers: byPod[m.ID],
-		}
-		if m.Pauseless {
-			t.cgroupsPath, t.pid = "", 0
-			for _, c := range t.containers {
-				if c.pid != 0 {
-					t.pid = c.pid
-					break
-				}
-			}
-		}
-		out = append(out, t)
+		})
 	}
 	return out
 }

@@ -11,9 +11,7 @@ import (
 )
 
 // target is what is read of one pod: its pause cgroup, its network (through
-// the pause's pid) and its running containers. A pause-less pod has no
-// pause cgroup (cgroupsPath "") and its network is read through a
-// container's pid.
+// the pause's pid) and its running containers.
 type target struct {
 	id, name, namespace string
 	cgroupsPath         string
@@ -25,7 +23,6 @@ type containerTarget struct {
 	id, name, image string
 	cgroupsPath     string // "" when it could not be found
 	startedAt       int64  // ns since the epoch
-	pid             uint32
 	layer           func() *runtime.FilesystemUsage
 }
 
@@ -43,9 +40,7 @@ func readPod(ctx context.Context, r *stats.Reader, t target, ts int64) (*runtime
 	var errs []error
 	out := &runtime.PodSandboxMetrics{PodSandboxId: t.id}
 	pod := []string{"POD", t.id, "", t.id, t.namespace, t.name}
-	if t.cgroupsPath == "" {
-		// pause-less: nothing but the containers
-	} else if d, err := r.ReadDetail(t.cgroupsPath); err == nil {
+	if d, err := r.ReadDetail(t.cgroupsPath); err == nil {
 		out.Metrics = append(out.Metrics, cgroupValues(&d, pod, ts)...)
 	} else {
 		errs = append(errs, fmt.Errorf("pod %s cgroup %s: %w", t.id, t.cgroupsPath, err))

@@ -22,46 +22,33 @@ import (
 // the shim of a pod is named after its sandbox) and killed with what it
 // started.
 func killOrphanShim(ctx context.Context, id string) (killed bool) {
-	return len(killOrphanShims(ctx, id)) > 0
-}
-
-// killOrphanShims is killOrphanShim for the shims named after any of ids;
-// it returns the IDs of the shims it killed.
-func killOrphanShims(ctx context.Context, ids ...string) (killed []string) {
 	ns, ok := namespaces.Namespace(ctx)
 	if !ok {
-		return nil
-	}
-	want := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		want[id] = true
+		return false
 	}
 	shims := shimproc.Find(func(args []string) bool {
-		return shimproc.Arg(args, "-namespace") == ns && want[shimproc.Arg(args, "-id")]
+		return shimproc.Arg(args, "-namespace") == ns && shimproc.Arg(args, "-id") == id
 	})
 	var pids []int
 	for _, p := range shims {
-		id := shimproc.Arg(p.Args, "-id")
-		log.G(ctx).WithFields(log.Fields{"id": id, "pid": p.Pid}).Warn("killing shim that containerd lost track of")
+		log.G(ctx).WithFields(log.Fields{"sandbox": id, "pid": p.Pid}).Warn("killing shim that containerd lost track of")
 		pids = append(pids, p.Pid)
-		killed = append(killed, id)
 	}
 	shimproc.KillTrees(pids...)
-	return killed
+	return len(pids) > 0
 }
 
 // shimExitGrace is how long a removed pod's shim gets to exit by itself.
 const shimExitGrace = 2 * time.Second
 
-// reapShim kills the shim of a removed sandbox (named after one of ids: the
-// sandbox's, or for a pause-less sandbox one of its containers') if it is
-// still there after shimExitGrace. A shim normally exits once its last task is deleted; one
+// reapShim kills the shim of removed sandbox id if it is still there after
+// shimExitGrace. A shim normally exits once its last task is deleted; one
 // whose task delete a crash cut short keeps running with no task that
 // containerd knows (found by TestChaos). It runs in the background, off
 // RemovePodSandbox's path.
-func (s *Service) reapShim(ctx context.Context, ids ...string) {
+func (s *Service) reapShim(ctx context.Context, id string) {
 	time.Sleep(shimExitGrace)
-	for _, id := range killOrphanShims(ctx, ids...) {
+	if killOrphanShim(ctx, id) {
 		s.cleanRuncLeftovers(ctx, id)
 	}
 }

@@ -11,12 +11,11 @@ type PhaseRecorder interface {
 // The steps of RunPodSandbox, as PhaseRecorder names them. cri names the
 // container steps.
 const (
-	PhaseSandboxImage = "sandbox_image"  // EnsureSandboxImage
-	PhaseNetNS        = "netns"          // create and pin the network namespace
-	PhaseCNIAdd       = "cni_add"        // CNI ADD
-	PhasePauseCreate  = "pause_create"   // the pause container and its task
-	PhasePauseStart   = "pause_start"    // start the pause task
-	PhasePin          = "pin_namespaces" // pin a pause-less pod's IPC and UTS namespaces (pauseless.go)
+	PhaseSandboxImage = "sandbox_image" // EnsureSandboxImage
+	PhaseNetNS        = "netns"         // create and pin the network namespace
+	PhaseCNIAdd       = "cni_add"       // CNI ADD
+	PhasePauseCreate  = "pause_create"  // the pause container and its task
+	PhasePauseStart   = "pause_start"   // start the pause task
 )
 
 // noPhases is the recorder when none is configured.

@@ -17,7 +17,6 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/network"
-	"github.com/podshim/podshim/pinns"
 	"github.com/podshim/podshim/sandboxshim"
 	"github.com/podshim/podshim/userns"
 )
@@ -28,9 +27,8 @@ const recoverTimeout = 30 * time.Second
 // Recover rebuilds the sandbox store from containerd and the root dir after
 // a (re)start: every pause container podshim made is loaded with its
 // metadata, its state taken from the live task; names are reserved again.
-// Pause-less sandboxes are loaded from their metadata alone. Other sandbox
-// dirs without a containerd container, and containerd containers without
-// metadata, are leftovers of a crash mid-Run and are removed.
+// Sandbox dirs without a containerd container, and containerd containers
+// without metadata, are leftovers of a crash mid-Run and are removed.
 func (s *Service) Recover(ctx context.Context) error {
 	containers, err := s.opts.Client.Containers(ctx, fmt.Sprintf(`labels."%s"==%s`, LabelKind, KindSandbox))
 	if err != nil {
@@ -62,15 +60,9 @@ func (s *Service) Recover(ctx context.Context) error {
 		}(c)
 	}
 	wg.Wait()
-	s.recoverPauseless(ctx, known)
-	shimIDs := map[string]bool{}
-	for _, sb := range s.store.List() {
-		for _, id := range sb.shimIDs() {
-			shimIDs[id] = true
-		}
-	}
 	served := func(id string) bool {
-		return (id != "" && shimIDs[id]) || s.opts.Groups.Has(id) // a pod's, or a group's shim
+		_, err := s.store.Get(id)
+		return (err == nil && id != "") || s.opts.Groups.Has(id) // a pod's, or a group's shim
 	}
 	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, served) {
 		s.cleanRuncLeftovers(ctx, id)
@@ -178,9 +170,6 @@ func (s *Service) releaseLeftovers(ctx context.Context, rootDir, stateDir, netns
 	}
 	_ = unmountShm(filepath.Join(stateDir, "shm"))
 	_ = userns.Unpin(filepath.Join(stateDir, "userns"))
-	if err := pinns.Unpin(filepath.Join(stateDir, pinDirName)); err != nil {
-		log.G(ctx).WithError(err).Warn("unpin namespaces of orphaned sandbox")
-	}
 	os.RemoveAll(stateDir)
 	os.RemoveAll(rootDir)
 }
@@ -234,30 +223,5 @@ func (s *Service) killContainerTasks(ctx context.Context, id string) {
 				log.G(ctx).WithError(err).WithField("container", c.ID()).Warn("delete task of a container of a removed sandbox")
 			}
 		}
-	}
-}
-
-// recoverPauseless loads the pause-less sandboxes in the root dir (they
-// have no containerd container) and adds them to known; one whose Run was
-// interrupted stays unknown, for removeOrphanDirs.
-func (s *Service) recoverPauseless(ctx context.Context, known map[string]bool) {
-	entries, _ := os.ReadDir(filepath.Join(s.opts.RootDir, "sandboxes"))
-	for _, e := range entries {
-		id := e.Name()
-		if known[id] {
-			continue
-		}
-		rootDir, _ := s.sandboxDirs(id)
-		metaPath := filepath.Join(rootDir, "sandbox.json")
-		meta, err := loadMetadata(metaPath)
-		if err != nil || !meta.Pauseless || meta.Creating || meta.ID != id {
-			continue
-		}
-		sb := s.loadPauseless(ctx, meta, metaPath)
-		if err := s.names.Reserve(meta.Name, meta.ID); err != nil {
-			log.G(ctx).WithError(err).Warn("recovered sandbox name conflict")
-		}
-		s.store.Add(id, sb)
-		known[id] = true
 	}
 }

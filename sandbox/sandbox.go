@@ -71,16 +71,6 @@ type Metadata struct {
 	// ShimGroup is the shim group the pod's shim serves (density mode,
 	// package shimgroup; "" otherwise).
 	ShimGroup string `json:"shimGroup,omitempty"`
-	// Pauseless: the sandbox has no pause container; its IPC and UTS
-	// namespaces are pinned at IPCNSPath and UTSNSPath (see pauseless.go).
-	Pauseless bool   `json:"pauseless,omitempty"`
-	IPCNSPath string `json:"ipcnsPath,omitempty"`
-	UTSNSPath string `json:"utsnsPath,omitempty"`
-	// Stopped is set once a pause-less sandbox was stopped.
-	Stopped bool `json:"stopped,omitempty"`
-	// ContainerIDs of a pause-less sandbox: the IDs its shim may be
-	// named after (see RecordContainer).
-	ContainerIDs []string `json:"containerIDs,omitempty"`
 }
 
 // Status is a sandbox's mutable state.
@@ -137,8 +127,7 @@ func (sb *Sandbox) setStatus(st Status) {
 	sb.mu.Unlock()
 }
 
-// Container is the pause container in containerd (nil for a pause-less
-// sandbox).
+// Container is the pause container in containerd.
 func (sb *Sandbox) Container() containerd.Container { return sb.container }
 
 // Spec returns what the sandbox's containers need for their OCI specs.
@@ -155,8 +144,6 @@ func (sb *Sandbox) Spec() spec.Sandbox {
 		ResolvConfPath: sb.meta.ResolvConfPath,
 		ShmPath:        sb.meta.ShmPath,
 		UsernsPath:     sb.meta.UsernsPath,
-		IPCNSPath:      sb.meta.IPCNSPath,
-		UTSNSPath:      sb.meta.UTSNSPath,
 	}
 }
 

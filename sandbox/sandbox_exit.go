@@ -17,7 +17,7 @@ func (s *Service) HandleExit(ctx context.Context, e *eventtypes.TaskExit) {
 		return
 	}
 	sb, err := s.store.Get(e.ContainerID)
-	if err != nil || sb.meta.ID != e.ContainerID || sb.container == nil {
+	if err != nil || sb.meta.ID != e.ContainerID {
 		return
 	}
 	go s.pauseExited(ctx, sb)
@@ -51,7 +51,7 @@ func (s *Service) HandleOOM(context.Context, *eventtypes.TaskOOM) {}
 // runs at each resubscription) says nothing about the pause.
 func (s *Service) Resync(ctx context.Context) {
 	for _, sb := range s.store.List() {
-		if sb.Status().State != runtime.PodSandboxState_SANDBOX_READY || sb.container == nil {
+		if sb.Status().State != runtime.PodSandboxState_SANDBOX_READY {
 			continue
 		}
 		if pauseGone(ctx, sb.container) {

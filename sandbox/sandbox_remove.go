@@ -42,10 +42,8 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	if err := s.waitPauseGone(ctx, sb); err != nil {
 		return err
 	}
-	if sb.container != nil {
-		if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("delete pause container %s: %w", id, err)
-		}
+	if err := sb.container.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete pause container %s: %w", id, err)
 	}
 	if err := s.opts.Shims.Unregister(ctx, id); err != nil {
 		return err
@@ -70,7 +68,7 @@ func (s *Service) Remove(ctx context.Context, id string) error {
 	// The shim is named after the pod, or in density mode after its
 	// group, which other pods may still use.
 	if group := sb.meta.ShimGroup; group == "" {
-		go s.reapShim(context.WithoutCancel(ctx), sb.shimIDs()...)
+		go s.reapShim(context.WithoutCancel(ctx), id)
 	} else if s.opts.Groups.Leave(group, id) == 0 {
 		go s.reapShim(context.WithoutCancel(ctx), group)
 	}

@@ -53,15 +53,12 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	}()
 	undo.Push("release sandbox name", func(context.Context) error { s.names.ReleaseID(id); return nil })
 
-	pauseless := s.usePauseless(cfg, podUserns)
-	var img image.Image
 	step := time.Now()
-	if !pauseless {
-		if img, err = s.opts.Images.EnsureSandboxImage(ctx); err != nil {
-			return "", fmt.Errorf("sandbox image: %w", err)
-		}
-		s.observeSince(PhaseSandboxImage, step)
+	img, err := s.opts.Images.EnsureSandboxImage(ctx)
+	if err != nil {
+		return "", fmt.Errorf("sandbox image: %w", err)
 	}
+	s.observeSince(PhaseSandboxImage, step)
 
 	nsOpts := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	hostNetwork := nsOpts.GetNetwork() == runtime.NamespaceMode_NODE
@@ -82,19 +79,15 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			CreatedAt:   time.Now().UnixNano(),
 			CgroupsPath: podCgroupsPath(ctx, cfg, id, s.opts.Spec.CgroupDriver),
 			Creating:    true,
-			Pauseless:   pauseless,
 		},
 		metaPath: rootDir + "/sandbox.json",
 	}
 	m := &sb.meta
 	// Density mode: the pod's pause joins a shim group (waiting, if it is
 	// not the group's first pod, for the first pod's pause task).
-	// A pause-less pod has no pause, and no group.
-	var ticket shimgroup.Ticket
-	if !pauseless {
-		if ticket, err = s.opts.Groups.Join(ctx, id); err != nil {
-			return "", fmt.Errorf("join a shim group: %w", err)
-		}
+	ticket, err := s.opts.Groups.Join(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("join a shim group: %w", err)
 	}
 	m.ShimGroup = ticket.ID
 	undo.Push("leave shim group", func(context.Context) error { ticket.Leave(); return nil })
@@ -168,12 +161,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			netDone <- err
 		}()
 	}
-	var startErr error
-	if pauseless {
-		startErr = s.pinNamespaces(ctx, sb, stateDir, &undo)
-	} else {
-		startErr = s.startPause(ctx, sb, rth, img, podUserns, &undo)
-	}
+	startErr := s.startPause(ctx, sb, rth, img, podUserns, &undo)
 	ticket.Started(startErr == nil)
 	netErr := <-netDone
 	if startErr != nil {

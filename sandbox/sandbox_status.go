@@ -75,11 +75,8 @@ func (sb *Sandbox) Info() map[string]string {
 		Runtime     string                    `json:"runtimeType"`
 		CgroupsPath string                    `json:"cgroupsPath"`
 		ShmPath     string                    `json:"shmPath,omitempty"`
-		Pauseless   bool                      `json:"pauseless,omitempty"`
-		IPCNSPath   string                    `json:"ipcNamespacePath,omitempty"`
-		UTSNSPath   string                    `json:"utsNamespacePath,omitempty"`
 		Config      *runtime.PodSandboxConfig `json:"config"`
-	}{st.Pid, m.NetNSPath, m.Runtime, m.CgroupsPath, m.ShmPath, m.Pauseless, m.IPCNSPath, m.UTSNSPath, m.Config})
+	}{st.Pid, m.NetNSPath, m.Runtime, m.CgroupsPath, m.ShmPath, m.Config})
 	return map[string]string{"info": string(data)}
 }
 

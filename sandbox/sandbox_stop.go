@@ -47,13 +47,7 @@ func (s *Service) stop(ctx context.Context, sb *Sandbox) error {
 	// DEL runs while the pause task is killed.
 	netDone := make(chan error, 1)
 	go func() { netDone <- s.teardownNetwork(ctx, sb) }()
-	var pauseErr error
-	if sb.meta.Pauseless {
-		sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_NOTREADY})
-		pauseErr = s.unpinNamespaces(sb)
-	} else {
-		pauseErr = s.killPause(ctx, sb)
-	}
+	pauseErr := s.killPause(ctx, sb)
 	netErr := <-netDone
 	if pauseErr != nil {
 		return pauseErr
@@ -61,11 +55,6 @@ func (s *Service) stop(ctx context.Context, sb *Sandbox) error {
 	sb.setStatus(Status{State: runtime.PodSandboxState_SANDBOX_NOTREADY})
 	if netErr != nil {
 		return netErr
-	}
-	if sb.meta.Pauseless {
-		if err := s.markStopped(sb); err != nil {
-			return err
-		}
 	}
 	if err := unmountShm(sb.meta.ShmPath); err != nil {
 		return err
@@ -79,9 +68,6 @@ func (s *Service) stop(ctx context.Context, sb *Sandbox) error {
 // binary and runc once more) takes longer than the kill, and Stop need not
 // wait for it. Remove does (waitPauseGone). The caller holds sb.opMu.
 func (s *Service) killPause(ctx context.Context, sb *Sandbox) error {
-	if sb.container == nil {
-		return nil // pause-less
-	}
 	if sb.pauseGone != nil {
 		select {
 		case <-sb.pauseGone: // deleted, or failed: try again below
@@ -110,9 +96,6 @@ func (s *Service) killPause(ctx context.Context, sb *Sandbox) error {
 // waitPauseGone waits for the deletion killPause started, and then makes
 // sure the task is gone. The caller holds sb.opMu.
 func (s *Service) waitPauseGone(ctx context.Context, sb *Sandbox) error {
-	if sb.container == nil {
-		return nil // pause-less
-	}
 	if sb.pauseGone != nil {
 		select {
 		case <-sb.pauseGone:

@@ -57,9 +57,6 @@ type Options struct {
 	// of this containerd and namespace that serve no known sandbox (none
 	// when empty).
 	ContainerdAddress string
-	// Pauseless runs pods that share no PID namespace without a pause
-	// container (see pauseless.go).
-	Pauseless bool
 }
 
 // Service runs pod sandboxes.

@@ -75,10 +75,6 @@ type Config struct {
 	// starts that are recorded (default 1); a call carrying kubelet's
 	// trace context follows kubelet's decision.
 	TracingSamplingRatio float64 `toml:"tracing_sampling_ratio"`
-	// Pauseless runs pods that do not share a PID namespace (and have no
-	// user namespace) without a pause container: podshim pins their IPC
-	// and UTS namespaces itself. Off by default.
-	Pauseless bool `toml:"pauseless"`
 	// ShimGroupSize > 1 is density mode: that many pods share one runc
 	// shim (package shimgroup). 0 or 1: one shim per pod.
 	ShimGroupSize int `toml:"shim_group_size"`
@@ -172,7 +168,6 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 	fs.Float64Var(&f.TracingSamplingRatio, "tracing-sampling-ratio", def.TracingSamplingRatio, "share of podshim's own traces recorded, 0 to 1 (kubelet's trace context decides for its calls)")
 	fs.IntVar(&f.ShimGroupSize, "shim-group-size", def.ShimGroupSize, "density mode: pods per shared runc shim (0 or 1: one shim per pod)")
 	fs.StringVar(&f.DefaultRuntimeName, "default-runtime-name", def.DefaultRuntimeName, "runtime handler of pods that name none (handlers: [runtimes.<name>] tables of the config file)")
-	fs.BoolVar(&f.Pauseless, "pauseless", def.Pauseless, "run pods that share no PID namespace without a pause container")
 	fs.StringVar(&f.MetricsAddress, "metrics-address", def.MetricsAddress, "serve Prometheus metrics on /metrics at this loopback host:port or unix socket (default: off)")
 	return c
 }
@@ -220,7 +215,6 @@ func (c *configFlags) load() (Config, error) {
 	override["tracing-sampling-ratio"] = func() { cfg.TracingSamplingRatio = f.TracingSamplingRatio }
 	override["default-runtime-name"] = func() { cfg.DefaultRuntimeName = f.DefaultRuntimeName }
 	override["shim-group-size"] = func() { cfg.ShimGroupSize = f.ShimGroupSize }
-	override["pauseless"] = func() { cfg.Pauseless = f.Pauseless }
 	for name := range set {
 		if apply, ok := override[name]; ok {
 			apply()

@@ -37,7 +37,6 @@ var configDocs = map[string]string{
 	"shim_group_size":        "Density mode: pods per shared runc shim (0 or 1: one shim per pod). A group\ncloses for new pods when full or when any member is stopped or removed; a\nkilled shim takes all pods of its group (containers exited, sandboxes\nNotReady).",
 	"default_runtime_name":   "Runtime handler of pods whose RunPodSandbox names none (\"\").",
 	"runtimes":               "Runtime handlers pods may name (RuntimeClass handler), one [runtimes.<name>]\ntable each, as containerd's CRI configures them: runtime_type (only\n\"io.containerd.runc.v2\"), and [runtimes.<name>.options] with BinaryName (the\nOCI runtime: runc, crun or a path; empty: runc), Root (its state root; empty:\n<state>/runc for \"runc\", <state>/runtimes/<name> otherwise) and SystemdCgroup\n(must match cgroup_driver). \"runc\" always exists. A handler with a BinaryName\nmust create a probe container at start-up or podshimd does not start (crun\n1.8 on a hybrid cgroup host cannot). An unknown handler is InvalidArgument.",
-	"pauseless":              "Run pods without a pause container when they share no PID namespace\n(shareProcessNamespace) and have no user namespace: podshim pins their\nIPC and UTS namespaces itself (as CRI-O does) and their shim starts with\ntheir first container. Other pods keep their pause.",
 }
 
 // writeConfigTOML writes cfg as TOML, every key in Config's field order,

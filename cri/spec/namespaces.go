@@ -33,8 +33,7 @@ func TargetID(cfg *runtime.ContainerConfig) string {
 }
 
 // containerNamespaces joins the pod's namespaces: the pause's user namespace
-// when the pod has one. A pod without a pause has its IPC and UTS
-// namespaces pinned (sb.IPCNSPath, sb.UTSNSPath), and no pod PID namespace. Network and UTS follow the
+// when the pod has one. Network and UTS follow the
 // pod (host when the pod is on the host network, else the pinned netns and
 // the pause's UTS namespace); IPC follows the pod (host or the pause's); pid
 // follows the container's own mode: POD joins the pause's pid namespace,
@@ -47,37 +46,29 @@ func containerNamespaces(cfg *runtime.ContainerConfig, sb Sandbox, o Options) ([
 	if err != nil {
 		return nil, err
 	}
-	hostNet, hostIPC := pod.GetNetwork() == runtime.NamespaceMode_NODE, pod.GetIpc() == runtime.NamespaceMode_NODE
-	pauseless := sb.IPCNSPath != "" || sb.UTSNSPath != ""
-	if pauseless && ctr.GetPid() == runtime.NamespaceMode_POD {
-		return nil, fmt.Errorf("%w: linux.security_context.namespace_options.pid: sandbox %s has no pod PID namespace (it runs without a pause process)",
-			errdefs.ErrFailedPrecondition, sb.ID)
-	}
-	needsPause := (!hostNet && (sb.UTSNSPath == "" || sb.NetNSPath == "")) || (!hostIPC && sb.IPCNSPath == "") ||
+	needsPause := pod.GetNetwork() != runtime.NamespaceMode_NODE || pod.GetIpc() != runtime.NamespaceMode_NODE ||
 		ctr.GetPid() == runtime.NamespaceMode_POD || userns != nil
 	if needsPause && sb.Pid == 0 {
 		return nil, fmt.Errorf("%w: sandbox %s has no running pause process (pid 0)", errdefs.ErrFailedPrecondition, sb.ID)
-	}
-	pinnedOr := func(pin, ns string) string {
-		if pin != "" {
-			return pin
-		}
-		return procNS(sb.Pid, ns)
 	}
 
 	var opts []oci.SpecOpts
 	if userns != nil {
 		opts = append(opts, withUserns(userns, procNS(sb.Pid, "user")))
 	}
-	if hostNet {
+	if pod.GetNetwork() == runtime.NamespaceMode_NODE {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace))
 	} else {
-		opts = append(opts, joinNS(specs.NetworkNamespace, pinnedOr(sb.NetNSPath, "net")), joinNS(specs.UTSNamespace, pinnedOr(sb.UTSNSPath, "uts")))
+		netns := sb.NetNSPath
+		if netns == "" {
+			netns = procNS(sb.Pid, "net")
+		}
+		opts = append(opts, joinNS(specs.NetworkNamespace, netns), joinNS(specs.UTSNamespace, procNS(sb.Pid, "uts")))
 	}
-	if hostIPC {
+	if pod.GetIpc() == runtime.NamespaceMode_NODE {
 		opts = append(opts, oci.WithHostNamespace(specs.IPCNamespace))
 	} else {
-		opts = append(opts, joinNS(specs.IPCNamespace, pinnedOr(sb.IPCNSPath, "ipc")))
+		opts = append(opts, joinNS(specs.IPCNamespace, procNS(sb.Pid, "ipc")))
 	}
 	switch ctr.GetPid() {
 	case runtime.NamespaceMode_POD:

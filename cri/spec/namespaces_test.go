@@ -110,40 +110,6 @@ func TestContainerNamespaces(t *testing.T) {
 			},
 		},
 		{
-			name: "pause-less pod: pinned ipc and uts, own pid namespace",
-			mod: func(in *ctrInput) {
-				in.sb.Pid, in.sb.IPCNSPath, in.sb.UTSNSPath = 0, "/run/pins/ipc", "/run/pins/uts"
-				ctrNS(in).Pid = runtime.NamespaceMode_CONTAINER
-			},
-			check: func(t *testing.T, s *specs.Spec, _ *ctrInput) {
-				wantNS(t, s, specs.NetworkNamespace, true, testNetNS)
-				wantNS(t, s, specs.UTSNamespace, true, "/run/pins/uts")
-				wantNS(t, s, specs.IPCNamespace, true, "/run/pins/ipc")
-				wantNS(t, s, specs.PIDNamespace, true, "")
-			},
-		},
-		{
-			name: "pause-less host-network pod: host net and uts, pinned ipc",
-			mod: func(in *ctrInput) {
-				podNS(in).Network = runtime.NamespaceMode_NODE
-				in.sb.Pid, in.sb.NetNSPath, in.sb.IPCNSPath = 0, "", "/run/pins/ipc"
-				ctrNS(in).Pid = runtime.NamespaceMode_CONTAINER
-			},
-			check: func(t *testing.T, s *specs.Spec, _ *ctrInput) {
-				wantNS(t, s, specs.NetworkNamespace, false, "")
-				wantNS(t, s, specs.UTSNamespace, false, "")
-				wantNS(t, s, specs.IPCNamespace, true, "/run/pins/ipc")
-			},
-		},
-		{
-			name: "pause-less pod: no pod pid namespace to join",
-			mod: func(in *ctrInput) {
-				in.sb.Pid, in.sb.IPCNSPath, in.sb.UTSNSPath = 0, "/run/pins/ipc", "/run/pins/uts"
-				ctrNS(in).Pid = runtime.NamespaceMode_POD
-			},
-			err: errdefs.ErrFailedPrecondition, msg: "has no pod PID namespace",
-		},
-		{
 			name: "pause not running",
 			mod:  func(in *ctrInput) { in.sb.Pid = 0 },
 			err:  errdefs.ErrFailedPrecondition, msg: "no running pause process",

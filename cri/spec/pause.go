@@ -34,6 +34,7 @@ func Pause(sb Sandbox, img imagespec.ImageConfig, o Options) ([]oci.SpecOpts, er
 		return nil, invalid("sandbox config is missing")
 	}
 	sc := cfg.GetLinux().GetSecurityContext()
+	ns := sc.GetNamespaceOptions()
 
 	args := append(append([]string{}, img.Entrypoint...), img.Cmd...)
 	if len(args) == 0 {
@@ -70,8 +71,13 @@ func Pause(sb Sandbox, img imagespec.ImageConfig, o Options) ([]oci.SpecOpts, er
 	}
 
 	sysctls := cfg.GetLinux().GetSysctls()
-	if err := CheckPodSysctls(cfg); err != nil {
-		return nil, err
+	for k := range sysctls {
+		if ns.GetNetwork() == runtime.NamespaceMode_NODE && hasAnyPrefix(k, netSysctlPrefixes) {
+			return nil, invalid("linux.sysctls %q: a host-network pod cannot set network sysctls", k)
+		}
+		if ns.GetIpc() == runtime.NamespaceMode_NODE && hasAnyPrefix(k, ipcSysctlPrefixes) {
+			return nil, invalid("linux.sysctls %q: a host-IPC pod cannot set IPC sysctls", k)
+		}
 	}
 	if len(sysctls) > 0 {
 		opts = append(opts, withSysctls(sysctls))
@@ -105,21 +111,6 @@ func Pause(sb Sandbox, img imagespec.ImageConfig, o Options) ([]oci.SpecOpts, er
 	}
 	opts = append(opts, sec, withAnnotations(pauseAnnotations(sb)))
 	return opts, nil
-}
-
-// CheckPodSysctls refuses the pod's network sysctls on the host network
-// and its IPC sysctls in the host IPC namespace (InvalidArgument).
-func CheckPodSysctls(cfg *runtime.PodSandboxConfig) error {
-	ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	for k := range cfg.GetLinux().GetSysctls() {
-		if ns.GetNetwork() == runtime.NamespaceMode_NODE && hasAnyPrefix(k, netSysctlPrefixes) {
-			return invalid("linux.sysctls %q: a host-network pod cannot set network sysctls", k)
-		}
-		if ns.GetIpc() == runtime.NamespaceMode_NODE && hasAnyPrefix(k, ipcSysctlPrefixes) {
-			return invalid("linux.sysctls %q: a host-IPC pod cannot set IPC sysctls", k)
-		}
-	}
-	return nil
 }
 
 func hasAnyPrefix(s string, prefixes []string) bool {

@@ -60,11 +60,6 @@ type Sandbox struct {
 	// has one (it owns the netns at NetNSPath); containers join the
 	// pause's, /proc/<Pid>/ns/user.
 	UsernsPath string
-	// IPCNSPath and UTSNSPath are the pinned IPC and UTS namespaces of a
-	// pod without a pause process (see package pinns), which containers
-	// join instead of the pause's; "" when the pod has a pause.
-	IPCNSPath string
-	UTSNSPath string
 }
 
 // Options are node-level settings.

@@ -227,14 +227,12 @@ func (b *crashBed) imageIDs(t *testing.T) map[string]bool {
 
 // crashCase drives podshimd to the call that hits point; check, when set,
 // looks at the state the restarted daemon reports before it is cleaned up.
-// A pauseless case runs on a podshimd with --pauseless.
 type crashCase struct {
 	point faultpoint.Point
 	drive func(t *testing.T, b *crashBed)
 	check func(t *testing.T, b *crashBed)
 
 	keepBlobs bool                            // on the podshimd with --keep-layer-blobs
-	pauseless bool                            // on the podshimd with --pauseless
 	skip      func(t *testing.T) (why string) // set: the stack cannot run the case when it says why
 }
 
@@ -339,7 +337,6 @@ func crashCases() []crashCase {
 		{point: faultpoint.RunSandboxAfterPauseTask, drive: runPod},
 		{point: faultpoint.RunSandboxAfterPauseStart, drive: runPod},
 		{point: faultpoint.RunSandboxBeforeSave, drive: runPod},
-		{point: faultpoint.RunSandboxAfterPin, drive: runPod, pauseless: true},
 		{point: faultpoint.CreateContainerAfterSnapshot, drive: createContainer},
 		{point: faultpoint.CreateContainerAfterRecord, drive: createContainer},
 		{point: faultpoint.CreateContainerAfterMetadata, drive: createContainer},
@@ -351,7 +348,6 @@ func crashCases() []crashCase {
 		{point: faultpoint.StopSandboxAfterKill, drive: stopSandbox},
 		{point: faultpoint.StopSandboxAfterNetwork, drive: stopSandbox},
 		{point: faultpoint.StopSandboxBeforeTaskDelete, drive: stopSandbox},
-		{point: faultpoint.StopSandboxAfterUnpin, drive: stopSandbox, pauseless: true},
 		{point: faultpoint.RemoveContainerAfterTask, drive: removeContainer},
 		{point: faultpoint.RemoveContainerAfterSnapshot, drive: removeContainer},
 		{point: faultpoint.RemoveContainerAfterRecord, drive: removeContainer},
@@ -394,16 +390,13 @@ func TestCrashPoints(t *testing.T) {
 		cases = sub
 	}
 
-	// The podshimds: plain, with --keep-layer-blobs and with --pauseless,
-	// each started when a case needs it.
-	var beds [3]*crashBed
-	var bedImages [3]map[string]bool
+	// The podshimds without and with --keep-layer-blobs, each started when
+	// a case needs it.
+	var beds [2]*crashBed
+	var bedImages [2]map[string]bool
 	bedOf := func(tc crashCase) int {
-		switch {
-		case tc.keepBlobs:
+		if tc.keepBlobs {
 			return 1
-		case tc.pauseless:
-			return 2
 		}
 		return 0
 	}
@@ -412,13 +405,10 @@ func TestCrashPoints(t *testing.T) {
 		if beds[i] != nil {
 			continue
 		}
-		switch i {
-		case 1:
+		if tc.keepBlobs {
 			beds[i] = startCrashBed(t, "podshimd-crashpt-blobs", crashNamespace+"-blobs", "--keep-layer-blobs")
 			beds[i].content = true
-		case 2:
-			beds[i] = startCrashBed(t, "podshimd-crashpt-pl", crashNamespace+"-pl", "--pauseless")
-		default:
+		} else {
 			beds[i] = startCrashBed(t, "podshimd-crashpt", crashNamespace)
 		}
 		bedImages[i] = beds[i].imageIDs(t)
