@@ -102,12 +102,12 @@ pids_with_arg() {
 	done
 }
 
-# cgroup_dirs: the harness's pod cgroup tree in every v1 hierarchy.
+# cgroup_dirs: the harness's pod cgroup tree in every hierarchy (kubelet on
+# this hybrid host also creates it in the cgroup2 one, /sys/fs/cgroup/unified).
 cgroup_dirs() {
 	local h
 	for h in /sys/fs/cgroup/*/; do
 		h=${h%/}
-		[[ $h == /sys/fs/cgroup/unified ]] && continue
 		[[ -L $h ]] && continue
 		[[ -e $h/cgroup.procs ]] && echo "$h/$cgroup_root"
 	done
