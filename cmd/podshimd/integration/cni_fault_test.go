@@ -115,6 +115,11 @@ func (b *cniFaultBed) residue() []string {
 	for _, r := range iptablesRules(b.network) {
 		out = append(out, "rule "+r)
 	}
+	// A pause task whose delete the restart cut short keeps its shim
+	// until podshimd reaps it (2 s after RemovePodSandbox).
+	for _, pid := range shimsOfNamespace(b.ns) {
+		out = append(out, "shim "+pid)
+	}
 	if cs, err := env.ctrd.Containers(namespaces.WithNamespace(context.Background(), b.ns)); err == nil {
 		for _, c := range cs {
 			out = append(out, "containerd container "+c.ID())
@@ -200,9 +205,10 @@ func TestCNIFaults(t *testing.T) {
 		ips := reservedIPsIn(b.ipDir)
 		return len(ips) == 0, fmt.Sprint("IPs ", ips)
 	})
-	if log := b.p.LogTail(1 << 20); !logLineWith(log, "CNI DEL retried in the background", pods[1]) {
-		t.Errorf("no log line of the background DEL retry of %s", pods[1])
-	}
+	// The line follows the DEL (host-local released the IP within it).
+	waitFor(t, 5*time.Second, "the log line of the background DEL retry of "+pods[1], func() (bool, string) {
+		return logLineWith(b.p.LogTail(1<<20), "CNI DEL retried in the background", pods[1]), ""
+	})
 	for _, id := range pods {
 		res(rt.StopPodSandbox(cctx, &criapi.StopPodSandboxRequest{PodSandboxId: id})).must(t, "StopPodSandbox")
 		res(rt.RemovePodSandbox(cctx, &criapi.RemovePodSandboxRequest{PodSandboxId: id})).must(t, "RemovePodSandbox")
