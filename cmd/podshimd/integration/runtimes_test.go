@@ -173,8 +173,11 @@ func TestCrunHandlerAtStartUp(t *testing.T) {
 		p.Stop()
 		t.Fatalf("podshimd started with a crun handler on a hybrid cgroup host with cgroup2 controllers (%s)", ctrls)
 	}
+	// The error carries podshimd's log, whose text format escapes the
+	// quotes inside the error field.
+	msg := strings.ReplaceAll(err.Error(), `\"`, `"`)
 	for _, want := range []string{`runtime handler "crun"`, "/usr/bin/crun cannot create a container on this host", "cgroups in hybrid mode not supported"} {
-		if !strings.Contains(err.Error(), want) {
+		if !strings.Contains(msg, want) {
 			t.Errorf("start-up error does not say %q:\n%v", want, err)
 		}
 	}
