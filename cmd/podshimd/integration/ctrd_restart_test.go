@@ -120,9 +120,12 @@ func TestContainerdRestart(t *testing.T) {
 	// exit code is read back. containerd 2.x, loading its shims at start,
 	// may delete a task of a shim that is not in its sandbox store and has
 	// no process left (core/runtime/v2/shim_load.go, shouldCleanupShim):
-	// podshim does not use the sandbox API yet, so the exit code can be
-	// gone and the exit is then recorded as unknown (255). Either way the
+	// podshim records its pods in containerd's sandbox store (package
+	// sandboxshim) but runs no sandbox controller, and the exit code is
+	// still gone in most runs (3 of 4 on containerd 2.4.2): the exit is
+	// then recorded as unknown (255). Either way the
 	// container must be reported EXITED, and nothing may be left (below).
+	t.Logf("exit code recorded after containerd came back: %d (%s)", exited.ExitCode, exited.Reason)
 	want := []int32{7}
 	if containerdMajor(t) >= 2 {
 		want = append(want, 255)
