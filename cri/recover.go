@@ -95,7 +95,9 @@ func (s *Service) reconcileCreated(ctx context.Context, c *Container, stateDir s
 	task, err := c.container.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
 		// A task create cut short by the crash may have left runc's
-		// cgroup, which no task delete will remove.
+		// state, a waiting `runc init` and the cgroup, which no task
+		// delete will remove (in a pod's shim the shim lives on).
+		s.opts.Sandboxes.CleanRuncLeftovers(ctx, c.meta.ID)
 		if sp, err := c.loadSpec(ctx); err == nil && sp.Linux != nil {
 			sandbox.RemoveEmptyCgroup(ctx, sp.Linux.CgroupsPath)
 		}
@@ -134,8 +136,10 @@ func (s *Service) reattach(ctx context.Context, c *Container, stateDir string) e
 	}
 	task, err := cc.Task(ctx, cio.attacher())
 	if errdefs.IsNotFound(err) {
-		// The task is gone with its exit status: nothing to learn.
+		// The task is gone with its exit status: nothing to learn. In a
+		// pod's shim runc's state may outlive it.
 		cio.close()
+		s.opts.Sandboxes.CleanRuncLeftovers(ctx, c.meta.ID)
 		return c.update(func(st *Status) {
 			st.State, st.ExitCode, st.Reason, st.FinishedAt = runtime.ContainerState_CONTAINER_EXITED, 255, "Unknown", time.Now().UnixNano()
 			st.Message = "the container's task disappeared while podshim was not running"
@@ -160,6 +164,7 @@ func (s *Service) removeOrphan(ctx context.Context, cc containerd.Container) {
 	if err := cc.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).Warn("delete orphan container")
 	}
+	s.opts.Sandboxes.CleanRuncLeftovers(ctx, cc.ID())
 	rootDir, stateDir := s.containerDirs(cc.ID())
 	os.RemoveAll(stateDir)
 	os.RemoveAll(rootDir)

@@ -49,7 +49,7 @@ const shimExitGrace = 2 * time.Second
 func (s *Service) reapShim(ctx context.Context, id string) {
 	time.Sleep(shimExitGrace)
 	if killOrphanShim(ctx, id) {
-		s.cleanRuncLeftovers(ctx, id)
+		s.CleanRuncLeftovers(ctx, id)
 	}
 }
 
@@ -75,17 +75,19 @@ func killStrayShims(ctx context.Context, address string, known func(id string) b
 	return ids
 }
 
-// cleanRuncLeftovers runs `runc delete --force` on container id in
-// podshim's runc root, if runc still has state for it: a shim killed with
-// a container half made (a crash during its task create) leaves runc's
-// state dir and the container's cgroup behind.
-func (s *Service) cleanRuncLeftovers(ctx context.Context, id string) {
+// CleanRuncLeftovers runs `runc delete --force` on container id in the
+// runc root of every handler, if runc still has state for it: a shim
+// killed with a container half made, or a task create cut short in a
+// pod's shim (a crash during it), leaves runc's state dir, a waiting
+// `runc init` and the container's cgroup behind, which no containerd call
+// reaches.
+func (s *Service) CleanRuncLeftovers(ctx context.Context, id string) {
 	for _, h := range s.opts.Runtimes.All() {
 		cleanRuncLeftoversIn(ctx, h.Options, id)
 	}
 }
 
-// cleanRuncLeftoversIn is cleanRuncLeftovers in the root of one handler.
+// cleanRuncLeftoversIn is CleanRuncLeftovers in the root of one handler.
 func cleanRuncLeftoversIn(ctx context.Context, opts *runcoptions.Options, id string) {
 	ns, nsOK := namespaces.Namespace(ctx)
 	if opts == nil || opts.Root == "" || !nsOK || id == "" {
@@ -102,6 +104,8 @@ func cleanRuncLeftoversIn(ctx context.Context, opts *runcoptions.Options, id str
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, binary, "--root", root, "delete", "--force", id).CombinedOutput(); err != nil {
-		log.G(ctx).WithError(err).WithField("output", strings.TrimSpace(string(out))).WithField("id", id).Warn("runc delete of a killed shim's container")
+		log.G(ctx).WithError(err).WithField("output", strings.TrimSpace(string(out))).WithField("id", id).Warn("runc delete of a container no task holds")
+		return
 	}
+	log.G(ctx).WithField("id", id).Info("deleted runc state that no task holds (a task create cut short)")
 }

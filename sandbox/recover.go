@@ -65,7 +65,7 @@ func (s *Service) Recover(ctx context.Context) error {
 		return (err == nil && id != "") || s.opts.Groups.Has(id) // a pod's, or a group's shim
 	}
 	for _, id := range killStrayShims(ctx, s.opts.ContainerdAddress, served) {
-		s.cleanRuncLeftovers(ctx, id)
+		s.CleanRuncLeftovers(ctx, id)
 	}
 	s.removeOrphanDirs(ctx, known)
 	// A CNI DEL that failed before the restart is retried until it
@@ -133,7 +133,7 @@ func (s *Service) removeOrphan(ctx context.Context, c containerd.Container) {
 	if s.opts.Groups == nil {
 		killOrphanShim(ctx, c.ID())
 	}
-	s.cleanRuncLeftovers(ctx, c.ID())
+	s.CleanRuncLeftovers(ctx, c.ID())
 	rootDir, stateDir := s.sandboxDirs(c.ID())
 	s.releaseLeftovers(ctx, rootDir, stateDir, netns)
 }
