@@ -59,7 +59,7 @@ func openIO(ctx context.Context, dir, logPath string, stdin, tty bool, counter l
 	}
 	ci := &containerIO{dio: dio, done: make(chan struct{}), outSubs: map[*subscriber]struct{}{}}
 	if logPath != "" {
-		if ci.log, err = logs.Open(logPath); err != nil {
+		if ci.log, err = logs.Open(ctx, logPath); err != nil {
 			dio.Cancel()
 			dio.Close()
 			return nil, err

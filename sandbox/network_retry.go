@@ -32,7 +32,7 @@ func (s *Service) retryNetworkTeardown(ctx context.Context, sb *Sandbox) {
 	record := !sb.meta.NetworkDelFailed
 	sb.meta.NetworkDelFailed = true
 	sb.mu.Unlock()
-	lctx := log.WithLogger(context.Background(), log.G(ctx).WithField("sandbox", sb.meta.ID))
+	lctx := log.WithLogger(s.opts.Lifetime, log.G(ctx).WithField("sandbox", sb.meta.ID))
 	if record {
 		if err := sb.save(); err != nil {
 			log.G(lctx).WithError(err).Warn("record the failed CNI DEL")
@@ -41,10 +41,16 @@ func (s *Service) retryNetworkTeardown(ctx context.Context, sb *Sandbox) {
 	go s.retryNetworkTeardownLoop(lctx, sb)
 }
 
+// retryNetworkTeardownLoop retries sb's CNI DEL with back-off until it
+// succeeds, the sandbox is gone or ctx (the daemon's lifetime) ends.
 func (s *Service) retryNetworkTeardownLoop(ctx context.Context, sb *Sandbox) {
 	delay := delRetryFirst
 	for attempt := 1; ; attempt++ {
-		time.Sleep(delay)
+		select {
+		case <-ctx.Done():
+			return // podshimd shuts down: the restarted one retries (Recover)
+		case <-time.After(delay):
+		}
 		done, err := s.retryNetworkTeardownOnce(ctx, sb)
 		if done {
 			if err == nil {

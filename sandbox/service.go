@@ -57,6 +57,9 @@ type Options struct {
 	// of this containerd and namespace that serve no known sandbox (none
 	// when empty).
 	ContainerdAddress string
+	// Lifetime ends when podshimd shuts down: background work that
+	// outlives a request (CNI DEL retries) stops with it. nil: never.
+	Lifetime context.Context
 }
 
 // Service runs pod sandboxes.
@@ -74,6 +77,9 @@ func New(o Options) *Service {
 	}
 	if o.Phases == nil {
 		o.Phases = noPhases{}
+	}
+	if o.Lifetime == nil {
+		o.Lifetime = context.Background()
 	}
 	if o.ShmSize == 0 {
 		o.ShmSize = 64 << 20

@@ -142,6 +142,7 @@ func run(ctx context.Context, cfg Config) error {
 		RootDir: cfg.Root, StateDir: cfg.State, Snapshotter: cfg.Snapshotter,
 		Spec: specOpts, RuntimeOptions: runcOpts, Phases: obs.phases, Faults: faults,
 		ContainerdAddress: cfg.ContainerdAddress, Shims: shims, Runtimes: rts, Groups: shimgroup.New(cfg.ShimGroupSize),
+		Lifetime: ctx,
 	})
 	criu := &checkpoint.CRIU{}
 	containers := cri.New(cri.Options{

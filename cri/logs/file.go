@@ -8,6 +8,7 @@
 package logs
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,6 +41,7 @@ type File struct {
 	counter Counter
 	failing error // the error of the first failed write since the last one that succeeded
 	dropped int   // bytes dropped since then
+	log     *log.Entry
 }
 
 // Counter counts the bytes of log records written and dropped (records
@@ -56,13 +58,14 @@ func (noCounter) LogWritten(int) {}
 func (noCounter) LogDropped(int) {}
 
 // Open opens (creating it and its directory if needed) the log file at path
-// for appending.
-func Open(path string) (*File, error) {
+// for appending. Write failures are logged with ctx's logger (its fields
+// name the container).
+func Open(ctx context.Context, path string) (*File, error) {
 	f, err := openAppend(path)
 	if err != nil {
 		return nil, err
 	}
-	return &File{path: path, f: f, now: time.Now, counter: noCounter{}}, nil
+	return &File{path: path, f: f, now: time.Now, counter: noCounter{}, log: log.G(ctx)}, nil
 }
 
 func openAppend(path string) (*os.File, error) {
@@ -147,7 +150,7 @@ func (l *File) WriteRecord(stream string, partial bool, content []byte) error {
 	if err == nil {
 		l.counter.LogWritten(n)
 		if l.failing != nil {
-			log.L.WithFields(log.Fields{"path": l.path, "droppedBytes": l.dropped}).Info("container log writable again: logging resumes")
+			l.log.WithFields(log.Fields{"path": l.path, "droppedBytes": l.dropped}).Info("container log writable again: logging resumes")
 			l.failing, l.dropped = nil, 0
 		}
 		return nil
@@ -175,6 +178,6 @@ func (l *File) drop(b []byte, n int, err error) {
 	l.dropped += len(b)
 	if l.failing == nil {
 		l.failing = err
-		log.L.WithError(err).WithField("path", l.path).Warn("container log not writable: dropping its records until writes succeed again (counted in podshim_container_log_bytes_dropped_total)")
+		l.log.WithError(err).WithField("path", l.path).Warn("container log not writable: dropping its records until writes succeed again (counted in podshim_container_log_bytes_dropped_total)")
 	}
 }

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ func TestCopyGoesOnWhenTheFileSystemIsFull(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full")
 	}
-	f, err := Open("/dev/full")
+	f, err := Open(context.Background(), "/dev/full")
 	if err != nil {
 		t.Fatal(err)
 	}

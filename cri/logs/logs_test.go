@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ func fixedClock() func() time.Time {
 
 func TestCopyFormatsAndSplits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "pod", "c", "0.log")
-	f, err := Open(path)
+	f, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestCopyFormatsAndSplits(t *testing.T) {
 
 func TestReopenAfterRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
-	f, err := Open(path)
+	f, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestReopenAfterRotation(t *testing.T) {
 
 func TestConcurrentStreamsDoNotInterleave(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
-	f, _ := Open(path)
+	f, _ := Open(context.Background(), path)
 	line := strings.Repeat("a", 1000) + "\n"
 	done := make(chan struct{})
 	for _, s := range []string{Stdout, Stderr} {
@@ -104,7 +105,7 @@ func TestConcurrentStreamsDoNotInterleave(t *testing.T) {
 
 func BenchmarkCopy(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "0.log")
-	f, _ := Open(path)
+	f, _ := Open(context.Background(), path)
 	defer f.Close()
 	payload := strings.Repeat(strings.Repeat("y", 120)+"\n", 1000)
 	b.SetBytes(int64(len(payload)))
@@ -116,7 +117,7 @@ func BenchmarkCopy(b *testing.B) {
 // TestTeeGetsOutputBeforeNewline: an attached client sees "echo -n" output
 // at once, while the log waits for the line to end.
 func TestTeeGetsOutputBeforeNewline(t *testing.T) {
-	f, _ := Open(filepath.Join(t.TempDir(), "0.log"))
+	f, _ := Open(context.Background(), filepath.Join(t.TempDir(), "0.log"))
 	defer f.Close()
 	pr, pw := io.Pipe()
 	teed := make(chan string, 10)
@@ -148,7 +149,7 @@ func TestTeeGetsOutputBeforeNewline(t *testing.T) {
 // TestSplitAcrossReads: a line arriving in pieces is one record; a line
 // longer than the maximum spanning reads is split at the maximum.
 func TestSplitAcrossReads(t *testing.T) {
-	f, _ := Open(filepath.Join(t.TempDir(), "0.log"))
+	f, _ := Open(context.Background(), filepath.Join(t.TempDir(), "0.log"))
 	f.now = fixedClock()
 	pr, pw := io.Pipe()
 	done := make(chan error)
@@ -175,7 +176,7 @@ func (c *countingCounter) LogDropped(n int) { c.dropped += n }
 // TestCounter: written bytes are the file's growth; what arrives after
 // Close is counted as dropped.
 func TestCounter(t *testing.T) {
-	f, _ := Open(filepath.Join(t.TempDir(), "0.log"))
+	f, _ := Open(context.Background(), filepath.Join(t.TempDir(), "0.log"))
 	c := &countingCounter{}
 	f.SetCounter(c)
 	if err := Copy(f, Stdout, strings.NewReader("one\ntwo\n"), 0, nil); err != nil {

@@ -28,7 +28,7 @@ func TestCopyFromFIFO(t *testing.T) {
 	if _, ok := r.(syscall.Conn); !ok {
 		t.Fatal("a FIFO reader offers no file descriptor: Copy would not use pooled buffers")
 	}
-	f, _ := Open(filepath.Join(dir, "0.log"))
+	f, _ := Open(context.Background(), filepath.Join(dir, "0.log"))
 	f.now = fixedClock()
 	done := make(chan error)
 	go func() { done <- Copy(f, Stdout, r, 16, nil) }()
