@@ -193,13 +193,13 @@ func TestParseVariant(t *testing.T) {
 
 func TestMemoryStatValue(t *testing.T) {
 	stat := "cache 4096\nrss 100\ntotal_cache 8192\ntotal_rss 2048\n"
-	if got := memoryStatValue(stat, "total_rss"); got != 2048 {
+	if got := cgroupStatValue(stat, "total_rss"); got != 2048 {
 		t.Errorf("total_rss = %d", got)
 	}
-	if got := memoryStatValue(stat, "rss"); got != 100 {
+	if got := cgroupStatValue(stat, "rss"); got != 100 {
 		t.Errorf("rss = %d", got)
 	}
-	if got := memoryStatValue(stat, "anon"); got != 0 {
+	if got := cgroupStatValue(stat, "anon"); got != 0 {
 		t.Errorf("anon = %d", got)
 	}
 }

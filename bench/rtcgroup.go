@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // runtimeCgroup is the memory cgroup the benchmark moves a runtime's
@@ -24,37 +25,84 @@ func memoryCgroupDir(name string) (string, bool) {
 	return filepath.Join("/sys/fs/cgroup", name), true
 }
 
+// cpuCgroupDir returns the directory of cgroup name in the hierarchy that
+// accounts CPU time: cgroup v1's cpuacct controller, or the v2 tree.
+func cpuCgroupDir(name string) (string, bool) {
+	if _, err := os.Stat("/sys/fs/cgroup/cpuacct/cgroup.procs"); err == nil {
+		return filepath.Join("/sys/fs/cgroup/cpuacct", name), false
+	}
+	return filepath.Join("/sys/fs/cgroup", name), true
+}
+
 // withinCgroup runs f with the benchmark's own process in memory cgroup
-// name (created when missing) and moves it back to its own cgroup after:
+// name (created when missing), and in cpuacct cgroup name on cgroup v1,
+// and moves it back to its own cgroups after:
 // the daemons f starts begin life there, so every page they touch is
 // charged to it (the kernel no longer moves charges with a task), and the
 // shims they start later inherit it. The benchmark's own allocations
 // while f runs (waiting for the daemons to serve) are charged there too:
 // a few hundred KB at most, alike for both runtimes.
 func withinCgroup(name string, f func() error) error {
-	dir, _ := memoryCgroupDir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("runtime cgroup: %w", err)
-	}
-	home, err := ownMemoryCgroup()
+	dir, v2 := memoryCgroupDir(name)
+	home, err := ownCgroup("memory")
 	if err != nil {
 		return err
 	}
 	homeDir, _ := memoryCgroupDir(home)
+	dirs, homeDirs := []string{dir}, []string{homeDir}
+	if cpuDir, _ := cpuCgroupDir(name); !v2 {
+		cpuHome, err := ownCgroup("cpuacct")
+		if err != nil {
+			return err
+		}
+		cpuHomeDir, _ := cpuCgroupDir(cpuHome)
+		dirs, homeDirs = append(dirs, cpuDir), append(homeDirs, cpuHomeDir)
+	}
 	self := []byte(strconv.Itoa(os.Getpid()))
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), self, 0o644); err != nil {
-		return fmt.Errorf("runtime cgroup %s: join: %w", name, err)
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("runtime cgroup: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), self, 0o644); err != nil {
+			return fmt.Errorf("runtime cgroup %s: join: %w", d, err)
+		}
 	}
 	ferr := f()
-	if err := os.WriteFile(filepath.Join(homeDir, "cgroup.procs"), self, 0o644); err != nil {
-		return fmt.Errorf("runtime cgroup %s: move back to %s: %w", name, home, err)
+	for _, d := range homeDirs {
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), self, 0o644); err != nil {
+			return fmt.Errorf("runtime cgroup %s: move back to %s: %w", name, d, err)
+		}
 	}
 	return ferr
 }
 
-// ownMemoryCgroup returns the benchmark process's memory cgroup (v1's
-// memory controller line, else v2's).
-func ownMemoryCgroup() (string, error) {
+// readCgroupCPU returns the CPU time that every process of cgroup name
+// has used, the exited ones included (cpuacct.usage on v1, cpu.stat's
+// usage_usec on v2): all the processes a runtime ran, even for a few
+// milliseconds (shim and runc execs, CNI plugins).
+func readCgroupCPU(name string) (time.Duration, error) {
+	dir, v2 := cpuCgroupDir(name)
+	if v2 {
+		stat, err := os.ReadFile(filepath.Join(dir, "cpu.stat"))
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(cgroupStatValue(string(stat), "usage_usec")) * time.Microsecond, nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "cpuacct.usage"))
+	if err != nil {
+		return 0, err
+	}
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cpuacct.usage: %w", err)
+	}
+	return time.Duration(ns), nil
+}
+
+// ownCgroup returns the benchmark process's cgroup of v1 controller
+// (memory, cpuacct), else its v2 cgroup.
+func ownCgroup(controller string) (string, error) {
 	data, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return "", err
@@ -69,7 +117,7 @@ func ownMemoryCgroup() (string, error) {
 			v2 = f[2]
 		}
 		for _, c := range strings.Split(f[1], ",") {
-			if c == "memory" {
+			if c == controller {
 				v1 = f[2]
 			}
 		}
@@ -78,7 +126,7 @@ func ownMemoryCgroup() (string, error) {
 		return v2, nil
 	}
 	if v1 == "" {
-		return "", fmt.Errorf("no memory cgroup in /proc/self/cgroup")
+		return "", fmt.Errorf("no %s cgroup in /proc/self/cgroup", controller)
 	}
 	return v1, nil
 }
@@ -109,13 +157,13 @@ func readCgroupMemory(name string) (CgroupMemory, error) {
 	if err != nil {
 		return CgroupMemory{}, err
 	}
-	m.Anon = memoryStatValue(string(stat), anonKey)
+	m.Anon = cgroupStatValue(string(stat), anonKey)
 	return m, nil
 }
 
-// memoryStatValue returns the value of key in the content of memory.stat
-// ("key value" lines), 0 when absent.
-func memoryStatValue(stat, key string) int64 {
+// cgroupStatValue returns the value of key in the content of memory.stat
+// or cpu.stat ("key value" lines), 0 when absent.
+func cgroupStatValue(stat, key string) int64 {
 	for _, line := range strings.Split(stat, "\n") {
 		k, v, ok := strings.Cut(line, " ")
 		if ok && k == key {

@@ -46,6 +46,8 @@ func (b *Bench) sequential(ctx context.Context) error {
 	var cpu [2]map[string]time.Duration
 	cpu[0], cpu[1] = map[string]time.Duration{}, map[string]time.Duration{}
 	var started [2]int
+	var downCPU [2]time.Duration // runtime cgroup CPU during the teardowns
+	var tornDown [2]int          // pods whose teardown downCPU covers
 	sec := fmt.Sprintf("1. Pod startup, image present, sequential (%d pods per runtime, 1 container each)", o.Pods)
 	tsec := fmt.Sprintf("3. Teardown, sequential (%d pods per runtime)", o.Pods)
 	rounds := (o.Pods + o.PerRound - 1) / o.PerRound
@@ -79,6 +81,9 @@ func (b *Bench) sequential(ctx context.Context) error {
 			}
 			b.endCPU(rec, i, "cpu-1-sequential", fmt.Sprintf("during workload 1's pod starts (%d pods, one after another)", o.Pods), len(pods))
 			started[i] += len(pods)
+			rec = b.startCPU(ctx, i)
+			cgBefore, cgErr := readCgroupCPU(runtimeCgroup(rt.Key))
+			downBefore := len(down[i])
 			for _, pod := range pods {
 				t, err := rt.stopPod(ctx, pod)
 				if err != nil {
@@ -97,6 +102,12 @@ func (b *Bench) sequential(ctx context.Context) error {
 				rmP[i] = append(rmP[i], t.RemovePod)
 				down[i] = append(down[i], t.Total)
 			}
+			n := len(down[i]) - downBefore
+			b.endCPU(rec, i, "cpu-3-teardown", fmt.Sprintf("during workload 3's teardowns (%d pods, one after another)", o.Pods), n)
+			if cgAfter, err := readCgroupCPU(runtimeCgroup(rt.Key)); err == nil && cgErr == nil {
+				downCPU[i] += cgAfter - cgBefore
+				tornDown[i] += n
+			}
 		}
 		for j := 0; j < k; j++ {
 			t, err := b.env.Floor.Measure(ctx, fmt.Sprintf("floor-%d-%d", r, j))
@@ -110,6 +121,7 @@ func (b *Bench) sequential(ctx context.Context) error {
 	}
 
 	b.saveCPU(ctx, "cpu-1-sequential")
+	b.saveCPU(ctx, "cpu-3-teardown")
 	b.latency(sec, "RunPodSandbox", run)
 	b.latency(sec, "CreateContainer", create)
 	b.latency(sec, "StartContainer", start)
@@ -147,6 +159,8 @@ func (b *Bench) sequential(ctx context.Context) error {
 	b.latency(tsec, "RemoveContainer", rmC)
 	b.latency(tsec, "RemovePodSandbox", rmP)
 	b.latency(tsec, "sum of the four", down)
+	perDown := func(i int) float64 { return ms(downCPU[i]) / float64(max(tornDown[i], 1)) }
+	b.value(tsec, "runtime CPU per teardown (runtime cgroup: daemons, shims, every exec)", "ms", perDown(0), perDown(1), "")
 	b.failureRow(tsec)
 	return nil
 }
