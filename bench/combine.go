@@ -118,7 +118,7 @@ func combine(results []*Result) *Combined {
 				c.Rows = append(c.Rows, CombinedRow{Section: r.Section, Metric: r.Metric, Unit: r.Unit,
 					Cells: make([]CombinedCell, len(results))})
 			}
-			c.Rows[i].Cells[k] = CombinedCell{Podshim: finite(r.Podshim.median()), Containerd: finite(r.Ctrd.median()), Ratio: finite(r.Ratio())}
+			c.Rows[i].Cells[k] = CombinedCell{Podshim: finite(r.Podshim.figure()), Containerd: finite(r.Ctrd.figure()), Ratio: finite(r.Ratio())}
 		}
 	}
 	goalsIndex := map[string]int{}
@@ -155,14 +155,14 @@ func fmtOpt(v *float64, ratio bool) string {
 	return fmtValue(*v)
 }
 
-// fmtMedian renders a cell's median: a latency in ms (the row's unit) or
-// a value.
+// fmtMedian renders a cell's figure (see Cell.figure): milliseconds for a
+// row in ms, else a value.
 func fmtMedian(v *float64, unit string) string {
 	if v == nil {
 		return "-"
 	}
 	if unit == "ms" {
-		return fmtMS(time.Duration(*v))
+		return fmtMS(time.Duration(*v * float64(time.Millisecond)))
 	}
 	return fmtValue(*v)
 }

@@ -43,7 +43,7 @@ func TestTotalSamples(t *testing.T) {
 
 func TestProfileSummary(t *testing.T) {
 	p := Profile{Daemon: "podshimd", Kind: "cpu", During: "during workload 1", PodStarts: 10, SampledMS: 1020}
-	if s := p.summary(); !strings.Contains(s, "10 pod starts, 1020 ms sampled = 102.0 ms per pod start") {
+	if s := p.summary(); !strings.Contains(s, "10 pods, 1020 ms sampled = 102.0 ms per pod") {
 		t.Errorf("summary = %q", s)
 	}
 	p = Profile{Daemon: "podshimd", Kind: "goroutine", During: "at steady state", Goroutines: 88, Error: "boom"}

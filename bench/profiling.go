@@ -15,8 +15,8 @@ type Profile struct {
 	Kind    string `json:"kind"`    // "cpu", "heap" or "goroutine"
 	During  string `json:"during"`
 	File    string `json:"file"` // relative to the results dir
-	// PodStarts and SampledMS: the pod starts a CPU profile covers and the
-	// CPU time it holds.
+	// PodStarts and SampledMS: the pods a CPU profile covers (started, or
+	// torn down for the teardown profile) and the CPU time it holds.
 	PodStarts  int     `json:"pod_starts,omitempty"`
 	SampledMS  float64 `json:"sampled_ms,omitempty"`
 	Goroutines int     `json:"goroutines,omitempty"`
@@ -30,7 +30,7 @@ func (p Profile) summary() string {
 	s := fmt.Sprintf("%s, %s %s", p.Daemon, p.Kind, p.During)
 	switch {
 	case p.PodStarts > 0 && p.SampledMS > 0:
-		s += fmt.Sprintf(": %d pod starts, %.0f ms sampled = %.1f ms per pod start", p.PodStarts, p.SampledMS, p.SampledMS/float64(p.PodStarts))
+		s += fmt.Sprintf(": %d pods, %.0f ms sampled = %.1f ms per pod", p.PodStarts, p.SampledMS, p.SampledMS/float64(p.PodStarts))
 	case p.Goroutines > 0:
 		s += fmt.Sprintf(": %d goroutines", p.Goroutines)
 	}

@@ -89,6 +89,16 @@ func valueCell(v float64, note string) Cell {
 	return Cell{Value: &v, Note: note}
 }
 
+// figure is what the combined table shows of a cell: a latency cell's p50
+// in milliseconds (as value cells in ms hold theirs), or the value of a
+// single-value cell.
+func (c Cell) figure() float64 {
+	if c.Summary != nil {
+		return ms(c.Summary.P50)
+	}
+	return c.median()
+}
+
 // median returns the figure a ratio is taken of: the p50 of a latency cell
 // or the value of a single-value cell.
 func (c Cell) median() float64 {

@@ -236,3 +236,19 @@ func TestCombineFromSavedResults(t *testing.T) {
 		t.Error("combineFiles of a missing file succeeded")
 	}
 }
+
+// TestCombineShowsValuesInMSAsMilliseconds: a single-value row in ms (CPU
+// per pod start) is shown as the milliseconds it holds, like a latency
+// row's p50 (it once printed 0.00, read as nanoseconds).
+func TestCombineShowsValuesInMSAsMilliseconds(t *testing.T) {
+	res := fakeRun("current", "", "containerd v2.4.2", [2]float64{300, 400}, [2]float64{700, 1000}, [2]float64{3, 4})
+	res.Rows = append(res.Rows, Row{Section: "1. Pod startup, image present, sequential (50 pods)", Metric: "runtime CPU per pod start", Unit: "ms",
+		Podshim: valueCell(577.5, ""), Ctrd: valueCell(515, "")})
+	var text strings.Builder
+	combine([]*Result{res}).WriteText(&text)
+	for _, want := range []string{"577.5", "515.0", "300.0", "400.0"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("combined table lacks %q:\n%s", want, text.String())
+		}
+	}
+}
