@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -268,11 +269,27 @@ func (s *suite) teardown() []error {
 			keepLog(s.podshimd.LogPath)
 		}
 	}
+	var namespaces []string
 	if s.ctrd != nil {
+		namespaces, _ = s.ctrd.NamespaceService().List(context.Background())
 		s.ctrd.Close()
 	}
 	if s.containerd != nil {
 		s.containerd.Stop() // kills the shims and unmounts below its dir
+	}
+	// Pods without a cgroup parent live below containerd's default
+	// /<namespace>; runc removes a container's cgroup but not that parent.
+	for _, ns := range namespaces {
+		for _, d := range cgroupDirs("/" + ns) {
+			err := os.Remove(d)
+			for deadline := time.Now().Add(2 * time.Second); err != nil && !errors.Is(err, os.ErrNotExist) && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond) // killed processes leaving
+				err = os.Remove(d)
+			}
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("cgroup parent of namespace %s (a container cgroup left in it?): %w", ns, err))
+			}
+		}
 	}
 	if s.dir != "" {
 		testenv.KillShims(filepath.Join(s.dir, "containerd", "containerd.sock"))
