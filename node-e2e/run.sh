@@ -21,6 +21,7 @@
 #                    pin, kubelet/kubelet.mk)
 #   PODSHIMD         podshimd binary (default bin/podshimd)
 #   NODE_E2E_ARGS    extra arguments for e2e_node.test
+#   NODE_E2E_PASSES  which passes run (default "parallel serial"; see below)
 #
 # What it does: builds kubelet, e2e_node.test and agnhost from the Kubernetes
 # module (kubelet/build.sh), the static critest helpers and
@@ -571,10 +572,16 @@ procs=${NODE_E2E_PROCS:-4}
 start=$(date +%s)
 passes=()
 rcs=()
-run_pass parallel "$procs" "${focus_args[@]}" "${skip_args[@]}" --skip='\[Serial\]' --label-filter='!Serial'
-passes+=(parallel)
-rcs+=("$pass_rc")
-serial_specs=$(count_specs "${focus_args[@]}" "${skip_args[@]}" --label-filter=Serial)
+want_passes=" ${NODE_E2E_PASSES:-parallel serial} "
+if [[ $want_passes == *" parallel "* ]]; then
+	run_pass parallel "$procs" "${focus_args[@]}" "${skip_args[@]}" --skip='\[Serial\]' --label-filter='!Serial'
+	passes+=(parallel)
+	rcs+=("$pass_rc")
+fi
+serial_specs=0
+if [[ $want_passes == *" serial "* ]]; then
+	serial_specs=$(count_specs "${focus_args[@]}" "${skip_args[@]}" --label-filter=Serial)
+fi
 if [[ ${serial_specs:-0} -gt 0 ]]; then
 	run_pass serial 1 "${focus_args[@]}" "${skip_args[@]}" --label-filter=Serial
 	passes+=(serial)
