@@ -40,8 +40,6 @@ podshimd=${PODSHIMD:-$repo/bin/podshimd}
 tools=$crit/_tools
 bin=$tools/bin
 
-source "$repo/hack/lib/runtime.sh"
-
 # The sandbox image configured for containerd's CRI plugin (critest/catalog
 # SandboxImage): a pause tag the specs never remove.
 sandbox_image=registry.k8s.io/pause:3.10
@@ -51,24 +49,14 @@ cni_subnet=10.89.0.0/16
 stream_ports="10350 10450"
 cri_extra='  max_container_log_line_size = 16384'
 
-case "$RUNTIME" in
-podshim | containerd) ;;
-*)
-	echo "critest/run.sh: RUNTIME must be podshim or containerd, not '$RUNTIME'" >&2
-	exit 2
-	;;
-esac
-
 log() { echo "critest/run.sh: $*" >&2; }
+
+source "$repo/hack/lib/runtime.sh"
+rt_check_runtime || exit 2
 
 # ---------------------------------------------------------------- cleanup --
 
 critest_pid=""
-registry_pid=""
-containerd_pid=""
-runtime_pid=""
-endpoint=""
-cleaned=0
 
 cleanup() {
 	[[ $cleaned == 1 ]] && return 0

@@ -51,8 +51,6 @@ kbin=$repo/kubelet/_bin/$KUBELET_VERSION
 bin=$ne/_bin
 debs=$repo/critest/_tools/debs
 
-source "$repo/hack/lib/runtime.sh"
-
 sandbox_image=registry.k8s.io/pause:3.10.1
 cni_network=podshim-nodee2e
 cni_bridge=cni-ne2e0
@@ -65,24 +63,14 @@ cri_extra=""
 cgroup_root=kubepods
 node_name=nodee2e
 
-case "$RUNTIME" in
-podshim | containerd) ;;
-*)
-	echo "node-e2e/run.sh: RUNTIME must be podshim or containerd, not '$RUNTIME'" >&2
-	exit 2
-	;;
-esac
-
 log() { echo "node-e2e/run.sh: $*" >&2; }
+
+source "$repo/hack/lib/runtime.sh"
+rt_check_runtime || exit 2
 
 # ---------------------------------------------------------------- cleanup --
 
 test_pid=""
-registry_pid=""
-containerd_pid=""
-runtime_pid=""
-endpoint=""
-cleaned=0
 cgroup_owned=0
 
 # cgroup_dirs: the harness's pod cgroup tree in every hierarchy (kubelet on

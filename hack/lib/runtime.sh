@@ -29,14 +29,15 @@
 # a function cleanup (idempotent: die and the EXIT trap call it), and repo
 # (the repository root; rt_read_skip_list names the file relative to it).
 #
-# Variables the functions set (and cleanup reads; the script initialises the
-# pids to "" before its traps are set):
+# Variables the functions set (and cleanup reads; sourcing the file sets the
+# pids and endpoint to "" and cleaned to 0, for the script's cleanup):
 #   containerd_sock, containerd_pid, containerd_bin, containerd_version,
 #   runc_version, stream_port (containerd mode), runtime_pid (podshim mode),
 #   podshim_sock, endpoint (unix:// address of the runtime under test),
-#   skip_args (rt_read_skip_list).
+#   registry_pid, skip_args (rt_read_skip_list).
 #
 # Functions:
+#   rt_check_runtime            log and fail unless RUNTIME is podshim or containerd
 #   die MESSAGE...              log, clean up, print "harness error: MESSAGE", exit 2
 #   on_signal                   INT/TERM trap: exit 130 (the EXIT trap cleans up)
 #   stop_pid PID NAME           SIGTERM, wait up to 15 s, then SIGKILL; "" or gone: no-op
@@ -70,6 +71,22 @@
 #                               "REGEX # reason" line of FILE (die without a reason)
 #
 # shellcheck shell=bash
+
+registry_pid=""
+containerd_pid=""
+runtime_pid=""
+endpoint=""
+cleaned=0
+
+rt_check_runtime() {
+	case "$RUNTIME" in
+	podshim | containerd) ;;
+	*)
+		log "RUNTIME must be podshim or containerd, not '$RUNTIME'"
+		return 1
+		;;
+	esac
+}
 
 die() {
 	log "$*"
