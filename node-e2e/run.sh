@@ -269,10 +269,16 @@ kubelet_flags+=" --containerd=$containerd_sock --containerd-namespace=$container
 # kubelet; the others wait for it, as upstream's run_local does), its log in
 # $results/e2e_node-NAME.log and its JUnit report in $results/NAME/. Sets
 # pass_rc.
+# The ginkgo CLI runs a precompiled suite in the suite's directory, and
+# e2e_node.test writes its kubeconfig, kubelet config, token file and
+# static pod dirs into its working directory: through a link in $H/work it
+# writes them there, not into kubelet/_bin/<version>/.
+test_bin=$H/work/e2e_node.test
 run_pass() {
 	local name=$1 procs=$2
 	shift 2
-	mkdir -p "$results/$name"
+	mkdir -p "$results/$name" "$H/work"
+	ln -sfn "$kbin/e2e_node.test" "$test_bin"
 	log "pass '$name': e2e_node.test $KUBELET_VERSION on $procs process(es) (${#skip_args[@]} skip entries, focus '$FOCUS')"
 	(
 		cd "$H/work" || exit 1
@@ -283,7 +289,7 @@ run_pass() {
 			--no-color \
 			--timeout="${NODE_E2E_TIMEOUT:-8h}" \
 			"$@" \
-			"$kbin/e2e_node.test" -- \
+			"$test_bin" -- \
 			--container-runtime-endpoint "$endpoint" \
 			--image-service-endpoint "$endpoint" \
 			--container-runtime-process-name "$runtime_process" \
@@ -308,7 +314,8 @@ run_pass() {
 # count_specs GINKGO_ARGS...: how many specs a pass with these arguments
 # would run (a dry run: no services start).
 count_specs() {
-	(cd "$H/work" && "$kbin/ginkgo" --dry-run --no-color "$@" "$kbin/e2e_node.test" -- --k8s-bin-dir "$kbin" 2>&1) |
+	mkdir -p "$H/work" && ln -sfn "$kbin/e2e_node.test" "$test_bin"
+	(cd "$H/work" && "$kbin/ginkgo" --dry-run --no-color "$@" "$test_bin" -- --k8s-bin-dir "$kbin" 2>&1) |
 		sed -nE 's/^Ran ([0-9]+) of [0-9]+ Specs.*/\1/p' | tail -1
 }
 

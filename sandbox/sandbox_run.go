@@ -83,9 +83,10 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		metaPath: rootDir + "/sandbox.json",
 	}
 	m := &sb.meta
-	// Density mode: the pod's pause joins a shim group (waiting, if it is
-	// not the group's first pod, for the first pod's pause task).
-	ticket, err := s.opts.Groups.Join(ctx, id)
+	// Density mode: the pod's pause joins a shim group of its runtime
+	// handler (waiting, if it is not the group's first pod, for the first
+	// pod's pause task).
+	ticket, err := s.opts.Groups.Join(ctx, rth.Name, id)
 	if err != nil {
 		return "", fmt.Errorf("join a shim group: %w", err)
 	}

@@ -20,6 +20,9 @@
 // no other member starts the shim. Recovery and the shim reaper use the
 // ID to tell a group's shim from a stray one.
 //
+// Groups are per runtime handler: a shim runs one runtime (runc binary,
+// root, cgroup driver), so pods of different handlers never share one.
+//
 // Blast radius: a killed shim takes every pod of its group, not one: each
 // of their containers reports exited and each sandbox NotReady.
 package shimgroup
@@ -38,12 +41,13 @@ const Annotation = "io.containerd.runc.v2.group"
 type Groups struct {
 	size int
 	mu   sync.Mutex
-	open *group            // the group new pods join, nil when none
+	open map[string]*group // by runtime handler: the group its new pods join
 	all  map[string]*group // by ID
 }
 
 type group struct {
 	id      string
+	handler string
 	members map[string]bool
 	closed  bool
 	// started is closed when the first member's pause task exists (or
@@ -57,7 +61,7 @@ func New(size int) *Groups {
 	if size < 2 {
 		return nil
 	}
-	return &Groups{size: size, all: map[string]*group{}}
+	return &Groups{size: size, open: map[string]*group{}, all: map[string]*group{}}
 }
 
 // Size is the number of pods per group (0 when off).
@@ -77,20 +81,20 @@ type Ticket struct {
 	gs     *Groups
 }
 
-// Join puts sandbox id into the open group, or opens a group named after
-// it. A member other than the first waits (ctx bounds it) until the first
-// member's pause task exists; if the first member failed, it tries the
-// next group.
-func (g *Groups) Join(ctx context.Context, id string) (Ticket, error) {
+// Join puts sandbox id, which runs on runtime handler, into the handler's
+// open group, or opens a group named after it. A member other than the
+// first waits (ctx bounds it) until the first member's pause task exists;
+// if the first member failed, it tries the next group.
+func (g *Groups) Join(ctx context.Context, handler, id string) (Ticket, error) {
 	if g == nil {
 		return Ticket{}, nil
 	}
 	for {
 		g.mu.Lock()
-		gr := g.open
+		gr := g.open[handler]
 		if gr == nil || gr.closed {
-			gr = &group{id: id, members: map[string]bool{}, started: make(chan struct{})}
-			g.open, g.all[id] = gr, gr
+			gr = &group{id: id, handler: handler, members: map[string]bool{}, started: make(chan struct{})}
+			g.open[handler], g.all[id] = gr, gr
 		}
 		gr.members[id] = true
 		if len(gr.members) >= g.size {
@@ -193,8 +197,8 @@ func (g *Groups) Leave(groupID, id string) int {
 	delete(gr.members, id)
 	if len(gr.members) == 0 {
 		delete(g.all, groupID)
-		if g.open == gr {
-			g.open = nil
+		if g.open[gr.handler] == gr {
+			delete(g.open, gr.handler)
 		}
 	}
 	return len(gr.members)

@@ -10,7 +10,7 @@ func join(t *testing.T, g *Groups, id string) Ticket {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	tk, err := g.Join(ctx, id)
+	tk, err := g.Join(ctx, "", id)
 	if err != nil {
 		t.Fatalf("join %s: %v", id, err)
 	}
@@ -22,7 +22,7 @@ func TestGroupsFillAndClose(t *testing.T) {
 		t.Fatal("size < 2 must be off")
 	}
 	var off *Groups
-	if tk, err := off.Join(context.Background(), "x"); err != nil || tk.ID != "" || len(SpecOpts(tk.ID)) != 0 {
+	if tk, err := off.Join(context.Background(), "", "x"); err != nil || tk.ID != "" || len(SpecOpts(tk.ID)) != 0 {
 		t.Fatalf("off: %+v %v", tk, err)
 	}
 	g := New(3)
@@ -84,7 +84,38 @@ func TestJoinCanceled(t *testing.T) {
 	join(t, g, "a")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := g.Join(ctx, "b"); err == nil {
+	if _, err := g.Join(ctx, "", "b"); err == nil {
 		t.Fatal("join with a canceled context while the first member starts")
+	}
+}
+
+// TestGroupsPerHandler: pods of different runtime handlers never share a
+// shim (it runs one runtime); each handler fills its own group.
+func TestGroupsPerHandler(t *testing.T) {
+	g := New(3)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	a, err := g.Join(ctx, "runc", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Started(true)
+	x, err := g.Join(ctx, "other", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Started(true)
+	b, _ := g.Join(ctx, "runc", "b")
+	y, _ := g.Join(ctx, "other", "y")
+	if a.ID != "a" || b.ID != "a" || x.ID != "x" || y.ID != "x" {
+		t.Fatalf("groups a=%s b=%s x=%s y=%s, want a a x x", a.ID, b.ID, x.ID, y.ID)
+	}
+	// The last member of a handler's open group leaving forgets it as that
+	// handler's open group only.
+	x.Leave()
+	y.Leave()
+	c, _ := g.Join(ctx, "runc", "c")
+	if c.ID != "a" {
+		t.Fatalf("runc's open group changed to %s when the other handler's emptied", c.ID)
 	}
 }
