@@ -68,6 +68,7 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.CleanRuncLeftovers(ctx, id)
 	}
 	s.removeOrphanDirs(ctx, known)
+	s.recoverLostNetworks(ctx)
 	// A CNI DEL that failed before the restart is retried until it
 	// succeeds, whether or not kubelet stops the pod again.
 	for _, sb := range s.store.List() {

@@ -103,6 +103,15 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		undo.Push("unmount shm", func(context.Context) error { return unmountShm(m.ShmPath) })
 	}
 	step = time.Now()
+	// The netns goes in the undo unless the CNI DEL before it failed: then
+	// it stays for the DEL's background retries (releaseLostNetwork).
+	netHeld := false
+	removeNetNS := func() error {
+		if netHeld {
+			return nil
+		}
+		return s.opts.Network.RemovePodNetNSDir(id)
+	}
 	switch {
 	case podUserns != nil:
 		// The netns is made in the pod's user namespace, which the pause
@@ -110,7 +119,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 		// Both pins are found by the pod's ID after a crash: the netns in
 		// the pod's netns dir, the user namespace in its state dir.
 		m.UsernsPath = stateDir + "/userns"
-		undo.Push("remove netns", func(context.Context) error { return s.opts.Network.RemovePodNetNSDir(id) })
+		undo.Push("remove netns", func(context.Context) error { return removeNetNS() })
 		undo.Push("unpin user namespace", func(context.Context) error { return userns.Unpin(m.UsernsPath) })
 		if err := userns.Run(podUserns.UIDs, podUserns.GIDs, func(pid int) (err error) {
 			if m.NetNSPath, err = s.opts.Network.NewPodNetNSFromPID(id, pid); err != nil {
@@ -132,7 +141,7 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 			return "", err
 		}
 		s.observeSince(PhaseNetNS, step)
-		undo.Push("remove netns", func(context.Context) error { return s.opts.Network.RemovePodNetNSDir(id) })
+		undo.Push("remove netns", func(context.Context) error { return removeNetNS() })
 	}
 	// From here on a crash leaves pieces only the metadata can find (the
 	// netns, the IP): persist it, marked as being created.
@@ -150,7 +159,14 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	if hostNetwork {
 		netDone <- nil
 	} else {
-		undo.Push("CNI teardown", func(ctx context.Context) error { return s.opts.Network.Teardown(ctx, pod) })
+		undo.Push("CNI teardown", func(ctx context.Context) error {
+			err := s.opts.Network.Teardown(ctx, pod)
+			if err != nil {
+				netHeld = true
+				s.releaseLostNetwork(ctx, id)
+			}
+			return err
+		})
 		go func() {
 			step := time.Now()
 			res, err := s.opts.Network.Setup(ctx, pod)

@@ -20,15 +20,16 @@ import (
 // when the file MODE says otherwise: "hang-add" runs bridge's ADD (the IP
 // and veth are allocated) and then hangs with a child holding the
 // plugin's stdout, as a plugin waiting on a helper does; "fail-del" fails
-// every DEL, as a plugin with a transient error does.
+// every DEL, as a plugin with a transient error does; "hang-add-fail-del"
+// does both.
 const faultyBridge = `#!/bin/sh
 mode=$(cat MODE 2>/dev/null)
 case "$CNI_COMMAND:$mode" in
-ADD:hang-add)
+ADD:hang-add | ADD:hang-add-fail-del)
 	/usr/lib/cni/bridge >/dev/null
 	sleep 120
 	exit 1 ;;
-DEL:fail-del)
+DEL:fail-del | DEL:hang-add-fail-del)
 	echo '{"cniVersion":"1.0.0","code":11,"msg":"injected transient DEL failure"}'
 	exit 1 ;;
 esac
@@ -139,8 +140,10 @@ func (b *cniFaultBed) waitNoResidue(t *testing.T, timeout time.Duration, what st
 // TestCNIFaults: a CNI ADD that hangs past RunPodSandbox's deadline fails
 // the call with DeadlineExceeded and leaves nothing (no netns, IP, veth,
 // NAT rule, containerd container), also when the hung plugin's child holds
-// its output open; a CNI DEL that fails (a transient plugin error) fails
-// StopPodSandbox and is retried, by kubelet's next StopPodSandbox and in
+// its output open; when the DEL of that call's undo fails as well, the IP
+// and netns stay and the DEL is retried in the background, across a
+// restart, until it succeeds; a CNI DEL that fails (a transient plugin
+// error) fails StopPodSandbox and is retried, by kubelet's next StopPodSandbox and in
 // the background, also by a restarted podshimd, without a CRI call, until
 // it succeeds: the IP is never lost and the IPAM store ends empty.
 func TestCNIFaults(t *testing.T) {
@@ -166,10 +169,45 @@ func TestCNIFaults(t *testing.T) {
 		t.Errorf("podshimd's log has no DeadlineExceeded answer naming CNI ADD and the plugin:\n%s", tail(log, 3000))
 	}
 
-	// DEL fails: StopPodSandbox fails, the IP stays held (never lost) and
-	// the DEL is retried.
 	cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer ccancel()
+
+	// ADD hangs and the DEL of RunPodSandbox's undo fails too: the IP the
+	// ADD took stays held and the pod's netns pinned, and the DEL is
+	// retried in the background, also by a restarted podshimd (the pod
+	// itself is gone), until it succeeds.
+	b.setMode(t, "hang-add-fail-del")
+	ctx, cancel = context.WithTimeout(context.Background(), deadline)
+	_, err = rt.RunPodSandbox(ctx, &criapi.RunPodSandboxRequest{Config: podConfig(t)})
+	cancel()
+	if grpcCode(err) != codes.DeadlineExceeded {
+		t.Fatalf("RunPodSandbox with CNI ADD hung and DEL failing = %v, want DeadlineExceeded", err)
+	}
+	waitFor(t, 15*time.Second, "the undo's failed CNI DEL to be logged", func() (bool, string) {
+		return logLineWith(b.p.LogTail(1<<20), "CNI DEL in the undo of a failed RunPodSandbox failed"), ""
+	})
+	if ips, netns := reservedIPsIn(b.ipDir), dirEntries(b.netnsDir); len(ips) != 1 || len(netns) != 1 {
+		t.Fatalf("after a failed RunPodSandbox whose DEL failed: IPs %v, netns dirs %v; want the pod's IP held and its netns kept", ips, netns)
+	}
+	b.p.Stop()
+	if err := b.p.Start(cctx); err != nil {
+		t.Fatal(err)
+	}
+	rt = b.p.Runtime
+	if !logLineWith(b.p.LogTail(1<<20), "CNI DEL failed before the restart: retrying it in the background") {
+		t.Fatalf("the restarted podshimd does not retry the DEL of the failed RunPodSandbox")
+	}
+	if ips := reservedIPsIn(b.ipDir); len(ips) != 1 {
+		t.Fatalf("IPs while DEL fails after the restart = %v, want the pod's still held", ips)
+	}
+	b.setMode(t, "")
+	b.waitNoResidue(t, 20*time.Second, "the background DEL of a failed RunPodSandbox")
+	if !logLineWith(b.p.LogTail(1<<20), "CNI DEL of a failed RunPodSandbox retried in the background: the pod's network is released") {
+		t.Errorf("the restarted podshimd's log has no line of the released network")
+	}
+
+	// DEL fails: StopPodSandbox fails, the IP stays held (never lost) and
+	// the DEL is retried.
 	var pods []string
 	for i := 0; i < 2; i++ {
 		resp := res(rt.RunPodSandbox(cctx, &criapi.RunPodSandboxRequest{Config: podConfig(t)})).must(t, "RunPodSandbox")
