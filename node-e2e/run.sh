@@ -33,6 +33,9 @@
 # kubelet/_bin/<version>/ pointed at the runtime; skips what node-e2e/skip.txt
 # lists; and stops and removes everything it started, on success, failure or
 # interrupt.
+#
+# Starting containerd and the runtime, the CNI and containerd configs and the
+# teardown are shared with the other harness: hack/lib/runtime.sh.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,56 +55,23 @@ sandbox_image=registry.k8s.io/pause:3.10.1
 cni_network=podshim-nodee2e
 cni_bridge=cni-ne2e0
 cni_subnet=10.93.0.0/16
+stream_ports="10460 10560"
+cri_extra=""
 # kubelet's pod cgroups: kubelet's cgroupRoot is / (the suite's cgroup specs
 # look for /kubepods at the top of each hierarchy), so every pod cgroup lives
 # below /kubepods, which the harness refuses to share and removes at the end.
 cgroup_root=kubepods
 node_name=nodee2e
 
-case "$RUNTIME" in
-podshim | containerd) ;;
-*)
-	echo "node-e2e/run.sh: RUNTIME must be podshim or containerd, not '$RUNTIME'" >&2
-	exit 2
-	;;
-esac
-
 log() { echo "node-e2e/run.sh: $*" >&2; }
+
+source "$repo/hack/lib/runtime.sh"
+rt_check_runtime || exit 2
 
 # ---------------------------------------------------------------- cleanup --
 
 test_pid=""
-registry_pid=""
-containerd_pid=""
-runtime_pid=""
-endpoint=""
-cleaned=0
 cgroup_owned=0
-
-# stop_pid PID NAME: SIGTERM, wait up to 15 s, then SIGKILL.
-stop_pid() {
-	local pid=$1 name=$2
-	[[ -n "$pid" ]] || return 0
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 150); do
-		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-		sleep 0.1
-	done
-	log "$name (pid $pid) did not stop on SIGTERM; killing it"
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
-# pids_with_arg TEXT: pids of processes whose command line contains TEXT.
-pids_with_arg() {
-	local text=$1 d cmd
-	for d in /proc/[0-9]*; do
-		[[ ${d#/proc/} == "$$" ]] && continue
-		cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
-		[[ "$cmd" == *"$text"* ]] && echo "${d#/proc/}"
-	done
-}
 
 # cgroup_dirs: the harness's pod cgroup tree in every hierarchy (kubelet on
 # this hybrid host also creates it in the cgroup2 one, /sys/fs/cgroup/unified).
@@ -142,27 +112,6 @@ remove_cgroup_root() {
 	done
 }
 
-# ctr_sweep kills and deletes every task and container still known to this
-# run's containerd (in any namespace), so no container process outlives it.
-ctr_sweep() {
-	[[ -S "${containerd_sock:-}" ]] && kill -0 "${containerd_pid:-}" 2>/dev/null || return 0
-	local ns id ctr_cmd=(ctr --address "$containerd_sock" --timeout 30s)
-	for ns in $("${ctr_cmd[@]}" namespaces list -q 2>/dev/null); do
-		for id in $("${ctr_cmd[@]}" -n "$ns" tasks list -q 2>/dev/null); do
-			"${ctr_cmd[@]}" -n "$ns" tasks kill -s SIGKILL "$id" >/dev/null 2>&1
-		done
-		for id in $("${ctr_cmd[@]}" -n "$ns" tasks list -q 2>/dev/null); do
-			for _ in $(seq 50); do
-				"${ctr_cmd[@]}" -n "$ns" tasks delete -f "$id" >/dev/null 2>&1 && break
-				sleep 0.1
-			done
-		done
-		for id in $("${ctr_cmd[@]}" -n "$ns" containers list -q 2>/dev/null); do
-			"${ctr_cmd[@]}" -n "$ns" containers delete "$id" >/dev/null 2>&1 || log "could not delete container $ns/$id"
-		done
-	done
-}
-
 cleanup() {
 	[[ $cleaned == 1 ]] && return 0
 	cleaned=1
@@ -171,56 +120,18 @@ cleanup() {
 	stop_pid "$test_pid" e2e_node.test
 	# e2e_node.test stops its services and kubelet itself; whatever survived
 	# a killed run (they run the binaries from $kbin with $H paths) goes.
-	local pid
-	for pid in $(pids_with_arg "$H/kubelet"); do
-		log "stopping leftover process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120)"
-		kill -KILL "$pid" 2>/dev/null
-	done
-	if [[ -n "$endpoint" && -x "$crictl_bin" ]] && kill -0 "${runtime_pid:-$containerd_pid}" 2>/dev/null; then
-		timeout 120 "$crictl_bin" --runtime-endpoint "$endpoint" --timeout 60s rmp -fa >/dev/null 2>&1 ||
-			log "crictl rmp -fa failed"
-	fi
-	stop_pid "$runtime_pid" "$RUNTIME runtime"
-	ctr_sweep
-	stop_pid "$containerd_pid" containerd
-	for pid in $(pids_with_arg "$H/containerd/containerd.sock"); do
-		log "stopping leftover process $pid: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-120)"
-		kill -KILL "$pid" 2>/dev/null
-	done
+	kill_procs_with_arg "$H/kubelet"
+	rt_stop_runtime
 	[[ $cgroup_owned == 1 ]] && remove_cgroup_root
-	awk -v h="$H/" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null || log "umount $m failed"
-	done
+	rt_release_host
 	stop_pid "$registry_pid" node-e2e-registry
-	if ip link show "$cni_bridge" >/dev/null 2>&1; then
-		ip link delete "$cni_bridge" 2>/dev/null || log "ip link delete $cni_bridge failed"
-	fi
-	local ns
-	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
-		grep -qxF "$ns" "$H/netns.before" 2>/dev/null && continue
-		if ip netns exec "$ns" ip -4 addr show 2>/dev/null | grep -q "inet ${cni_subnet%%.0.0/*}\."; then
-			log "removing leftover network namespace $ns"
-			ip netns delete "$ns" 2>/dev/null
-		fi
-	done
 	if ! grep -qF " $H/" /proc/self/mountinfo; then
 		rm -rf "$H/cni/ipam" "$H/containerd/root" "$H/containerd/state" "$H/containerd/runc" "$H/podshim" "$H/kubelet"
 	fi
 }
 
-on_signal() {
-	log "interrupted"
-	exit 130
-}
 trap cleanup EXIT
 trap on_signal INT TERM
-
-die() {
-	log "$*"
-	cleanup
-	echo "harness error: $*"
-	exit 2
-}
 
 # ------------------------------------------------------------------ build --
 
@@ -233,12 +144,7 @@ crictl_bin=$repo/critest/_tools/$cri_version/crictl
 mkdir -p "$bin/helpers"
 (
 	cd "$repo" || exit 1
-	for h in pgrep ipcs webserver pause nnp; do
-		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./critest/helpers/$h" || exit 1
-	done
-	for h in curl nc nmeter; do
-		CGO_ENABLED=0 nice -n 19 go build -trimpath -ldflags='-s -w -buildid=' -o "$bin/helpers/$h" "./node-e2e/helpers/$h" || exit 1
-	done
+	rt_build_static_helpers "$bin/helpers" critest/helpers/{pgrep,ipcs,webserver,pause,nnp} node-e2e/helpers/{curl,nc,nmeter} || exit 1
 	nice -n 19 go build -o "$bin/node-e2e-registry" ./node-e2e/cmd/node-e2e-registry || exit 1
 ) || die "building the helpers and node-e2e-registry failed"
 if [[ $RUNTIME == podshim && ! -x "$podshimd" ]]; then
@@ -247,184 +153,38 @@ fi
 
 # ------------------------------------------------------------------ start --
 
-if [[ -d "$H" ]]; then
-	for pid in $(pids_with_arg "$H/"); do
-		die "process $pid from an earlier run still uses $H; stop it first"
-	done
-	awk -v h="$H/" 'index($5, h) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null
-	done
-	rm -rf "$H"/{tmp,cni,registry-hosts,containerd,podshim,kubelet,work,path,logs,registry.addr}
-fi
+rt_reclaim_dir
+rm -rf "$H"/{tmp,cni,registry-hosts,containerd,podshim,kubelet,work,path,logs,registry.addr}
 mkdir -p "$H"/{tmp,cni/net.d,cni/ipam,registry-hosts,containerd,podshim/root,podshim/state,kubelet,work,path,logs} "$results" ||
 	die "cannot create $H"
 rm -rf "$results"/*.log "$results"/*.xml "$results"/parallel "$results"/serial
-ip netns list 2>/dev/null | awk '{ print $1 }' >"$H/netns.before"
+rt_record_netns
 
 # The suite's own services and kubelet listen on fixed ports.
-for port in 6443 10248 10250 10255; do
-	if ss -Hltn "sport = :$port" | grep -q .; then
-		die "port $port (kube-apiserver or kubelet of the suite) is in use"
-	fi
-done
+rt_require_free_ports "port %s (kube-apiserver or kubelet of the suite) is in use" 6443 10248 10250 10255
 
-log "starting node-e2e-registry"
-"$bin/node-e2e-registry" \
+rt_start_registry node-e2e-registry 60 "$bin/node-e2e-registry" \
 	--busybox-dir "$debs/busybox" --libc-dir "$debs/libc6" --helpers-dir "$bin/helpers" --agnhost "$kbin/agnhost" \
-	--hosts-dir "$H/registry-hosts" --addr-file "$H/registry.addr" --request-log "$results/registry-requests.log" \
-	>"$H/logs/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 600); do
-	[[ -s "$H/registry.addr" ]] && break
-	kill -0 "$registry_pid" 2>/dev/null || die "node-e2e-registry exited: $(tail -5 "$H/logs/registry.log")"
-	sleep 0.1
-done
-[[ -s "$H/registry.addr" ]] || die "node-e2e-registry did not become ready"
-log "registry on $(cat "$H/registry.addr"), mirrors for: $(ls "$H/registry-hosts" | tr '\n' ' ')"
+	--hosts-dir "$H/registry-hosts" --addr-file "$H/registry.addr" --request-log "$results/registry-requests.log"
+rt_write_cni_conflist
+rt_write_containerd_config
+rt_start_containerd
 
-cat >"$H/cni/net.d/10-$cni_network.conflist" <<EOF
-{
-  "cniVersion": "1.0.0",
-  "name": "$cni_network",
-  "plugins": [
-    {
-      "type": "bridge",
-      "bridge": "$cni_bridge",
-      "isGateway": true,
-      "ipMasq": false,
-      "hairpinMode": true,
-      "ipam": {
-        "type": "host-local",
-        "ranges": [[{ "subnet": "$cni_subnet" }]],
-        "routes": [{ "dst": "0.0.0.0/0" }],
-        "dataDir": "$H/cni/ipam"
-      }
-    },
-    { "type": "portmap", "capabilities": { "portMappings": true } },
-    { "type": "loopback" }
-  ]
-}
-EOF
-
-containerd_sock=$H/containerd/containerd.sock
 # The containerd namespace of the runtime's containers: containerd's CRI
 # plugin uses k8s.io, podshim its own.
 containerd_namespace=k8s.io
 [[ $RUNTIME == podshim ]] && containerd_namespace=podshim
+rt_start_runtime --containerd-namespace "$containerd_namespace"
 if [[ $RUNTIME == containerd ]]; then
-	stream_port=""
-	for p in $(seq 10460 10560); do
-		ss -Hltn "sport = :$p" | grep -q . || { stream_port=$p; break; }
-	done
-	[[ -n "$stream_port" ]] || die "no free port in 10460-10560 for the streaming server"
-	cri_section=$(
-		cat <<EOF
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$sandbox_image"
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "$stream_port"
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        Root = "$H/containerd/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$H/cni/net.d"
-    max_conf_num = 1
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "$H/registry-hosts"
-EOF
-	)
-	disabled='disabled_plugins = []'
-else
-	cri_section=""
-	disabled='disabled_plugins = ["io.containerd.grpc.v1.cri"]'
-fi
-cat >"$H/containerd/config.toml" <<EOF
-version = 2
-root = "$H/containerd/root"
-state = "$H/containerd/state"
-$disabled
-
-[grpc]
-  address = "$containerd_sock"
-
-[ttrpc]
-  address = "$containerd_sock.ttrpc"
-
-[debug]
-  address = ""
-
-[metrics]
-  address = ""
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$H/containerd/opt"
-
-$cri_section
-EOF
-
-containerd_bin=$(command -v containerd) || die "containerd is not on PATH"
-containerd_version=$("$containerd_bin" --version | awk '{ print $3 }')
-runc_version=$(runc --version | awk 'NR == 1 { print $3 }')
-log "starting $containerd_bin ($containerd_version, runc $runc_version, $RUNTIME mode)"
-"$containerd_bin" --config "$H/containerd/config.toml" --log-level info >"$H/logs/containerd.log" 2>&1 &
-containerd_pid=$!
-for _ in $(seq 300); do
-	[[ -S "$containerd_sock" ]] && break
-	kill -0 "$containerd_pid" 2>/dev/null || die "containerd exited: $(tail -5 "$H/logs/containerd.log")"
-	sleep 0.1
-done
-[[ -S "$containerd_sock" ]] || die "containerd did not create $containerd_sock"
-
-if [[ $RUNTIME == containerd ]]; then
-	endpoint=unix://$containerd_sock
 	runtime_process=containerd
 	runtime_pid_file=$H/containerd.pid
 	echo "$containerd_pid" >"$runtime_pid_file"
 else
-	podshim_sock=$H/podshim/podshim.sock
-	log "starting podshimd"
-	"$podshimd" \
-		--listen "unix://$podshim_sock" \
-		--containerd-address "$containerd_sock" \
-		--root "$H/podshim/root" \
-		--state "$H/podshim/state" \
-		--containerd-namespace "$containerd_namespace" \
-		--cni-conf-dir "$H/cni/net.d" \
-		--cni-bin-dir /usr/lib/cni \
-		--registry-config-dir "$H/registry-hosts" \
-		--log-level debug \
-		>"$H/logs/podshimd.log" 2>&1 &
-	runtime_pid=$!
-	endpoint=unix://$podshim_sock
 	runtime_process=podshimd
 	runtime_pid_file=$H/podshimd.pid
 	echo "$runtime_pid" >"$runtime_pid_file"
 fi
-
-condition_true() {
-	tr -d ' \n' | grep -qE "\"status\":true,\"type\":\"$1\"|\"type\":\"$1\",\"status\":true"
-}
-ready=0
-for _ in $(seq 120); do
-	if [[ -n "$runtime_pid" ]] && ! kill -0 "$runtime_pid" 2>/dev/null; then
-		die "podshimd exited: $(tail -5 "$H/logs/podshimd.log")"
-	fi
-	info=$("$crictl_bin" --runtime-endpoint "$endpoint" --timeout 2s info 2>/dev/null)
-	if condition_true RuntimeReady <<<"$info" && condition_true NetworkReady <<<"$info"; then
-		ready=1
-		break
-	fi
-	sleep 0.5
-done
-[[ $ready == 1 ]] || die "$RUNTIME at $endpoint did not report RuntimeReady and NetworkReady within 60 s"
-log "$RUNTIME ready at $endpoint"
+rt_wait_ready
 
 # ------------------------------------------------------------------ kubelet --
 
@@ -480,17 +240,7 @@ test_path=$(tr ':' '\n' <<<"$PATH" | grep -vxE '/usr/bin|/bin' | tr '\n' ':')$H/
 
 # ------------------------------------------------------------------- test --
 
-skip_args=()
-while IFS= read -r line; do
-	[[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
-	regex=${line%% # *}
-	reason=${line#* # }
-	regex=${regex%"${regex##*[![:space:]]}"}
-	if [[ "$regex" == "$line" || -z "$reason" ]]; then
-		die "node-e2e/skip.txt: entry without a reason (use 'REGEX # reason'): $line"
-	fi
-	skip_args+=("--skip=$regex")
-done <"$ne/skip.txt"
+rt_read_skip_list "$ne/skip.txt" --skip
 
 focus_args=("--focus=$FOCUS")
 if [[ ${SUBSET:-} == 1 ]]; then

@@ -10,67 +10,30 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/sirupsen/logrus"
 
 	"github.com/podshim/podshim/critest/catalog"
 	"github.com/podshim/podshim/node-e2e/images"
 )
 
-// options are the command's flags.
-type options struct {
-	inputs     catalog.Inputs
-	agnhost    string
-	listen     string
-	hostsDir   string
-	addrFile   string
-	requestLog string
-}
-
 func main() {
-	var o options
-	o.inputs.RegisterFlags(flag.CommandLine)
-	flag.StringVar(&o.agnhost, "agnhost", "", "static agnhost binary (kubelet/build.sh agnhost)")
-	flag.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to serve on")
-	flag.StringVar(&o.hostsDir, "hosts-dir", "", "directory to write <host>/hosts.toml files into (required)")
-	flag.StringVar(&o.addrFile, "addr-file", "", "file to write the registry address into once it is ready")
-	flag.StringVar(&o.requestLog, "request-log", "", "file to write the served requests into at exit")
-	flag.Parse()
-	log := logrus.WithField("cmd", "node-e2e-registry")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, log); err != nil {
-		log.WithError(err).Error("failed")
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, o options, log *logrus.Entry) error {
-	if err := o.inputs.Check(); err != nil {
-		return err
-	}
-	if o.hostsDir == "" || o.agnhost == "" {
-		return fmt.Errorf("--hosts-dir and --agnhost are required")
-	}
-	entries, err := images.Build(o.inputs, o.agnhost)
-	if err != nil {
-		return err
-	}
-	return catalog.Serve(ctx, entries, catalog.ServeOptions{
-		Name:       "node-e2e-registry",
-		Listen:     o.listen,
-		HostsDir:   o.hostsDir,
-		AddrFile:   o.addrFile,
-		RequestLog: o.requestLog,
+	var in catalog.Inputs
+	o := catalog.ServeOptions{
+		Name: "node-e2e-registry",
 		// Every image lives on registry.k8s.io; the others are hosts specs
 		// name that must not reach the network either.
 		ExtraHosts: []string{"gcr.io", "docker.io", "k8s.gcr.io"},
 		Skipped:    images.Skipped(),
-	}, log)
+	}
+	in.RegisterFlags(flag.CommandLine)
+	o.RegisterFlags(flag.CommandLine)
+	agnhost := flag.String("agnhost", "", "static agnhost binary (kubelet/build.sh agnhost) (required)")
+	flag.Parse()
+	catalog.Main(in, o, func(in catalog.Inputs) ([]catalog.Entry, error) {
+		if *agnhost == "" {
+			return nil, fmt.Errorf("--agnhost is required")
+		}
+		return images.Build(in, *agnhost)
+	})
 }
