@@ -116,12 +116,17 @@ stop_pid() {
 
 # Used to find the shims of this run's containerd by its socket path, and
 # what an earlier run left running with $H paths.
+# One grep reads every command line (a loop with a `tr` per process took
+# minutes on a node running 400 pods); the candidates are checked again,
+# which also drops the grep itself.
 pids_with_arg() {
-	local text=$1 d cmd
-	for d in /proc/[0-9]*; do
-		[[ ${d#/proc/} == "$$" ]] && continue
-		cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
-		[[ "$cmd" == *"$text"* ]] && echo "${d#/proc/}"
+	local text=$1 f pid cmd
+	for f in $(grep -alF -- "$text" /proc/[0-9]*/cmdline 2>/dev/null); do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		[[ $pid == "$$" ]] && continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+		[[ "$cmd" == *"$text"* ]] && echo "$pid"
 	done
 }
 
