@@ -136,10 +136,10 @@ func (s *Service) reattach(ctx context.Context, c *Container, stateDir string) e
 	}
 	task, err := cc.Task(ctx, cio.attacher())
 	if errdefs.IsNotFound(err) {
-		// The task is gone with its exit status: nothing to learn. In a
-		// pod's shim runc's state may outlive it.
+		// The task is gone with its exit status: nothing to learn. (Its
+		// runc state is left alone: a containerd that restarted too may
+		// not have loaded the task yet, and the container may run.)
 		cio.close()
-		s.opts.Sandboxes.CleanRuncLeftovers(ctx, c.meta.ID)
 		return c.update(func(st *Status) {
 			st.State, st.ExitCode, st.Reason, st.FinishedAt = runtime.ContainerState_CONTAINER_EXITED, 255, "Unknown", time.Now().UnixNano()
 			st.Message = "the container's task disappeared while podshim was not running"
