@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	cnitypes "github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"go.opentelemetry.io/otel/attribute"
@@ -216,23 +217,45 @@ func (m *Manager) Teardown(ctx context.Context, pod Pod) (retErr error) {
 		// stranding what earlier plugins hold (the IP, NAT rules). Go on
 		// plugin by plugin, so every plugin that can release does.
 		if perr := m.delEachPlugin(ctx, list, rt); perr != nil {
-			return fmt.Errorf("CNI DEL on network %q for pod %s: %w", list.Name, pod.ID, err)
+			return fmt.Errorf("CNI DEL on network %q for pod %s: %w", list.Name, pod.ID, perr)
 		}
 	}
 	return nil
 }
 
+// ErrPluginNotInstalled marks a CNI DEL whose only failures are plugins
+// whose binary is not installed: the plugins that are installed released
+// what they hold.
+var ErrPluginNotInstalled = errors.New("CNI plugin not installed")
+
 // delEachPlugin runs DEL for each plugin of list, last first, past
-// failures; it returns the first failure.
+// failures; it returns the first failure of an installed plugin, else an
+// ErrPluginNotInstalled error naming the first missing one.
 func (m *Manager) delEachPlugin(ctx context.Context, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) error {
-	var first error
+	var failed, missing error
 	for i := len(list.Plugins) - 1; i >= 0; i-- {
 		one := &libcni.NetworkConfigList{Name: list.Name, CNIVersion: list.CNIVersion, Plugins: list.Plugins[i : i+1]}
-		if err := m.cni.DelNetworkList(ctx, one, rt); err != nil && first == nil {
-			first = err
+		err := m.cni.DelNetworkList(ctx, one, rt)
+		switch {
+		case err == nil:
+		case !m.pluginInstalled(list.Plugins[i].Network.Type):
+			if missing == nil {
+				missing = fmt.Errorf("%w: %q: %v", ErrPluginNotInstalled, list.Plugins[i].Network.Type, err)
+			}
+		case failed == nil:
+			failed = err
 		}
 	}
-	return first
+	if failed != nil {
+		return failed
+	}
+	return missing
+}
+
+// pluginInstalled reports whether CNI plugin typ's binary is in a bin dir.
+func (m *Manager) pluginInstalled(typ string) bool {
+	_, err := invoke.FindInPath(typ, m.opts.BinDirs)
+	return err == nil
 }
 
 func (m *Manager) cachedConfig(list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) ([]byte, *libcni.RuntimeConf, error) {

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -191,7 +192,11 @@ func TestTeardownPastAFailingPlugin(t *testing.T) {
 	if ips := reservedIPs(ipDir); len(ips) != 1 {
 		t.Fatalf("after the failed ADD, reserved IPs = %v; want the one bridge took", ips)
 	}
-	_ = m.Teardown(context.Background(), pod)
+	// The missing plugin fails DEL too, marked as not installed: the
+	// installed plugins released what they hold.
+	if err := m.Teardown(context.Background(), pod); !errors.Is(err, ErrPluginNotInstalled) || !strings.Contains(err.Error(), "no-such-plugin") {
+		t.Errorf("Teardown with a plugin not installed = %v, want ErrPluginNotInstalled naming it", err)
+	}
 	if ips := reservedIPs(ipDir); len(ips) != 0 {
 		t.Fatalf("IP reservations left after DEL: %v", ips)
 	}

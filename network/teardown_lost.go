@@ -54,7 +54,7 @@ func (m *Manager) TeardownLost(ctx context.Context, id, netns string) (retErr er
 		}
 		if err := m.cni.DelNetworkList(ctx, list, rt); err != nil {
 			if perr := m.delEachPlugin(ctx, list, rt); perr != nil {
-				return fmt.Errorf("CNI DEL on network %q for pod %s: %w", list.Name, id, err)
+				return fmt.Errorf("CNI DEL on network %q for pod %s: %w", list.Name, id, perr)
 			}
 		}
 	}

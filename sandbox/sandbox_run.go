@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -161,7 +162,9 @@ func (s *Service) Run(ctx context.Context, cfg *runtime.PodSandboxConfig, handle
 	} else {
 		undo.Push("CNI teardown", func(ctx context.Context) error {
 			err := s.opts.Network.Teardown(ctx, pod)
-			if err != nil {
+			// A plugin that is not installed ran in no ADD and holds
+			// nothing (the installed ones released theirs): no retry.
+			if err != nil && !errors.Is(err, network.ErrPluginNotInstalled) {
 				netHeld = true
 				s.releaseLostNetwork(ctx, id)
 			}
