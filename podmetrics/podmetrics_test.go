@@ -50,7 +50,7 @@ func busyCgroup(t *testing.T, r *stats.Reader) string {
 			dirs = append(dirs, d)
 		}
 	}
-	cmd := exec.Command("sh", "-c", `read go; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; sleep 30`)
+	cmd := exec.Command("sh", "-c", `read go; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exec sleep 30`)
 	stdin, _ := cmd.StdinPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

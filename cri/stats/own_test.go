@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,6 +41,16 @@ func testCgroup(t *testing.T, r *Reader) string {
 		}
 	}
 	t.Cleanup(func() {
+		// The shell's `sleep` child is in the cgroup too: kill every
+		// process there, or the cgroup stays busy for 30 s.
+		for _, d := range dirs {
+			data, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+			for _, f := range strings.Fields(string(data)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
 		cmd.Process.Kill()
 		cmd.Wait()
 		for _, d := range dirs {
