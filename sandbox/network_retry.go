@@ -2,17 +2,8 @@ package sandbox
 
 import (
 	"context"
-	"time"
 
 	"github.com/containerd/log"
-)
-
-// Back-off of the background CNI DEL retries: the first retry follows a
-// failed DEL after delRetryFirst, each next one waits twice as long, up to
-// delRetryMax.
-const (
-	delRetryFirst = time.Second
-	delRetryMax   = time.Minute
 )
 
 // retryNetworkTeardown records that sandbox sb's CNI DEL failed and, unless
@@ -38,34 +29,14 @@ func (s *Service) retryNetworkTeardown(ctx context.Context, sb *Sandbox) {
 			log.G(lctx).WithError(err).Warn("record the failed CNI DEL")
 		}
 	}
-	go s.retryNetworkTeardownLoop(lctx, sb)
-}
-
-// retryNetworkTeardownLoop retries sb's CNI DEL with back-off until it
-// succeeds, the sandbox is gone or ctx (the daemon's lifetime) ends.
-func (s *Service) retryNetworkTeardownLoop(ctx context.Context, sb *Sandbox) {
-	delay := delRetryFirst
-	for attempt := 1; ; attempt++ {
-		select {
-		case <-ctx.Done():
-			return // podshimd shuts down: the restarted one retries (Recover)
-		case <-time.After(delay):
-		}
-		done, err := s.retryNetworkTeardownOnce(ctx, sb)
-		if done {
-			if err == nil {
-				log.G(ctx).WithField("attempt", attempt).Info("CNI DEL retried in the background: the pod's network is released")
-			}
-			return
-		}
-		delay = nextDelRetry(delay)
-		log.G(ctx).WithError(err).WithFields(log.Fields{"attempt": attempt, "next": delay}).Warn("CNI DEL retried in the background failed again")
-	}
+	go retryWithBackoff(lctx, "CNI DEL", func(ctx context.Context, attempt int) (bool, error) {
+		return s.retryNetworkTeardownOnce(ctx, sb, attempt)
+	})
 }
 
 // retryNetworkTeardownOnce runs the sandbox's network teardown once, unless
 // it is done already or the sandbox is gone (done).
-func (s *Service) retryNetworkTeardownOnce(ctx context.Context, sb *Sandbox) (done bool, err error) {
+func (s *Service) retryNetworkTeardownOnce(ctx context.Context, sb *Sandbox, attempt int) (done bool, err error) {
 	sb.opMu.Lock()
 	defer sb.opMu.Unlock()
 	finish := func() {
@@ -81,13 +52,6 @@ func (s *Service) retryNetworkTeardownOnce(ctx context.Context, sb *Sandbox) (do
 		return false, err
 	}
 	finish()
+	log.G(ctx).WithField("attempt", attempt).Info("CNI DEL retried in the background: the pod's network is released")
 	return true, nil
-}
-
-// nextDelRetry doubles the delay up to delRetryMax.
-func nextDelRetry(d time.Duration) time.Duration {
-	if d *= 2; d > delRetryMax {
-		return delRetryMax
-	}
-	return d
 }
