@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/critest/containerdconf"
 	"github.com/podshim/podshim/critest/testenv"
 )
 
@@ -170,14 +171,13 @@ func startContainerdCRI(ctx context.Context, s runtimeSetup, net Network) (*Runt
 	dir := filepath.Join(s.Dir, "b", "containerd")
 	r := &Runtime{Name: "containerd", Key: "b", Network: net,
 		CgroupParent: "/podshim-bench-b", LogDir: filepath.Join(s.Dir, "logs", "b")}
-	config := criConfig(s, net, dir)
+	copts := testenv.ContainerdOptions{CRI: criConfig(s, net, dir)}
 	if s.Profiles {
-		debugSock := filepath.Join(dir, "debug.sock")
-		config += fmt.Sprintf("[debug]\n  address = %q\n", debugSock)
+		copts.DebugAddress = filepath.Join(dir, "debug.sock")
 		bin, _ := exec.LookPath("containerd")
-		r.Prof = newProfiler("containerd-cri", bin, debugSock)
+		r.Prof = newProfiler("containerd-cri", bin, copts.DebugAddress)
 	}
-	ctrd, err := testenv.StartContainerd(ctx, dir, testenv.ContainerdOptions{EnableCRI: true, CRIConfig: config})
+	ctrd, err := testenv.StartContainerd(ctx, dir, copts)
 	if err != nil {
 		return nil, fmt.Errorf("start containerd with CRI: %w", err)
 	}
@@ -205,32 +205,17 @@ func startContainerdCRI(ctx context.Context, s runtimeSetup, net Network) (*Runt
 	return r, r.ready(ctx)
 }
 
-// criConfig is containerd's CRI plugin configuration for the benchmark
-// (containerd 1.6 keys, docs/cri/config.md): the local registry's pause
-// image, restrict_oom_score_adj (the process lacks CAP_SYS_RESOURCE), its
-// own CNI network, runc root and netns dir.
-func criConfig(s runtimeSetup, net Network, dir string) string {
-	return fmt.Sprintf(`[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = %q
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        Root = %q
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = %q
-    max_conf_num = 1
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = %q
-`, s.SandboxImage, filepath.Join(dir, "runc"), net.ConfDir, s.HostsDir)
+// criConfig is containerd's CRI plugin configuration for the benchmark:
+// the local registry's pause image, its own CNI network, runc root and
+// netns dir (below containerd's state dir).
+func criConfig(s runtimeSetup, net Network, dir string) *containerdconf.CRI {
+	return &containerdconf.CRI{
+		SandboxImage:    s.SandboxImage,
+		RuncRoot:        filepath.Join(dir, "runc"),
+		CNIConfDir:      net.ConfDir,
+		HostsDir:        s.HostsDir,
+		NetNSUnderState: true,
+	}
 }
 
 // ready waits until the runtime reports RuntimeReady and NetworkReady, and

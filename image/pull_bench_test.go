@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/podshim/podshim/critest/containerdconf"
 	"github.com/podshim/podshim/critest/testenv"
 	"github.com/podshim/podshim/critest/testimage"
 )
@@ -209,16 +210,8 @@ func criImageService(b *testing.B, hostsDir string) runtime.ImageServiceClient {
 		b.Fatal(err)
 	}
 	cniDir := filepath.Join(dir, "net.d")
-	criConfig := fmt.Sprintf(`[plugins."io.containerd.grpc.v1.cri"]
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    conf_dir = %q
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = %q
-`, cniDir, hostsDir)
-	ctrd, err := testenv.StartContainerd(context.Background(), dir, testenv.ContainerdOptions{EnableCRI: true, CRIConfig: criConfig})
+	cri := &containerdconf.CRI{CNIConfDir: cniDir, HostsDir: hostsDir}
+	ctrd, err := testenv.StartContainerd(context.Background(), dir, testenv.ContainerdOptions{CRI: cri})
 	if err != nil {
 		os.RemoveAll(dir)
 		b.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/containerd"
 	"golang.org/x/sys/unix"
 
+	"github.com/podshim/podshim/critest/containerdconf"
 	"github.com/podshim/podshim/sandbox/shimproc"
 )
 
@@ -33,10 +34,9 @@ type Containerd struct {
 
 // ContainerdOptions tune a private containerd.
 type ContainerdOptions struct {
-	// EnableCRI keeps containerd's own CRI plugin on; CRIConfig is then
-	// appended to the config file (TOML, `[plugins."io.containerd.grpc.v1.cri"]` tables).
-	EnableCRI bool
-	CRIConfig string
+	// CRI, when set, keeps containerd's own CRI plugin on with this
+	// configuration; nil turns it off.
+	CRI *containerdconf.CRI
 	// DebugAddress, when set, is containerd's [debug] address: a unix
 	// socket serving /debug/pprof.
 	DebugAddress string
@@ -56,22 +56,9 @@ func StartContainerd(ctx context.Context, dir string, o ContainerdOptions) (*Con
 			return nil, err
 		}
 	}
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "version = 2\nroot = %q\nstate = %q\n", c.Root, c.State)
-	if !o.EnableCRI {
-		// A top-level key: it must come before the first [table].
-		cfg.WriteString("disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n")
-	}
-	fmt.Fprintf(&cfg, "[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n", c.Address, c.Address+".ttrpc")
-	if o.DebugAddress != "" {
-		fmt.Fprintf(&cfg, "[debug]\n  address = %q\n", o.DebugAddress)
-	}
-	if o.EnableCRI {
-		cfg.WriteString(o.CRIConfig + "\n")
-	}
-	fmt.Fprintf(&cfg, "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = %q\n", filepath.Join(dir, "opt"))
+	cfg := containerdconf.Config{Dir: dir, Address: c.Address, DebugAddress: o.DebugAddress, CRI: o.CRI}
 	cfgPath := filepath.Join(dir, "containerd.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(cfg.TOML()), 0o644); err != nil {
 		return nil, err
 	}
 	logFile, err := os.Create(filepath.Join(dir, "containerd.log"))

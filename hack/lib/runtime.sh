@@ -243,10 +243,11 @@ EOF
 }
 
 # A containerd of the run's own: own root, state, socket and runc root. The
-# CRI plugin is on only when it is the runtime under test.
+# CRI plugin is on only when it is the runtime under test. The file comes
+# from critest/containerdconf, as for the Go tests and the benchmark.
 rt_write_containerd_config() {
 	containerd_sock=$H/containerd/containerd.sock
-	local cri_section="" disabled='disabled_plugins = ["io.containerd.grpc.v1.cri"]' p
+	local args=(-dir "$H/containerd" -address "$containerd_sock") p line
 	if [[ $RUNTIME == containerd ]]; then
 		# A free loopback port for the CRI streaming server.
 		stream_port=""
@@ -254,55 +255,14 @@ rt_write_containerd_config() {
 			ss -Hltn "sport = :$p" | grep -q . || { stream_port=$p; break; }
 		done
 		[[ -n "$stream_port" ]] || die "no free port in ${stream_ports/ /-} for the streaming server"
-		cri_section=$(
-			cat <<EOF
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$sandbox_image"
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "$stream_port"
-  enable_selinux = false${cri_extra:+
-$cri_extra}
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        Root = "$H/containerd/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$H/cni/net.d"
-    max_conf_num = 1
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "$H/registry-hosts"
-EOF
-		)
-		disabled='disabled_plugins = []'
+		args+=(-cri -sandbox-image "$sandbox_image" -runc-root "$H/containerd/runc"
+			-cni-conf-dir "$H/cni/net.d" -hosts-dir "$H/registry-hosts" -stream-port "$stream_port")
+		while IFS= read -r line; do
+			[[ -n "$line" ]] && args+=(-extra "$line")
+		done <<<"$cri_extra"
 	fi
-	cat >"$H/containerd/config.toml" <<EOF
-version = 2
-root = "$H/containerd/root"
-state = "$H/containerd/state"
-$disabled
-
-[grpc]
-  address = "$containerd_sock"
-
-[ttrpc]
-  address = "$containerd_sock.ttrpc"
-
-[debug]
-  address = ""
-
-[metrics]
-  address = ""
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$H/containerd/opt"
-
-$cri_section
-EOF
+	(cd "$repo" && go run ./critest/cmd/containerd-config "${args[@]}") >"$H/containerd/config.toml" ||
+		die "writing $H/containerd/config.toml failed"
 }
 
 rt_start_containerd() {

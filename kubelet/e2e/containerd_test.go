@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/containerd/containerd"
 
+	"github.com/podshim/podshim/critest/containerdconf"
 	"github.com/podshim/podshim/critest/testenv"
 )
 
@@ -37,52 +37,21 @@ func startContainerd(ctx context.Context, dir string, cri bool, p paths) (*conta
 		}
 	}
 	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(c.config(cri, p)), 0o644); err != nil {
+	cfg := containerdconf.Config{Dir: dir, Address: c.address}
+	if cri {
+		// The hosts.toml files send docker.io and registry.k8s.io to the
+		// in-process test registry.
+		cfg.CRI = &containerdconf.CRI{SandboxImage: sandboxImage, CNIBinDir: cniBinDir, CNIConfDir: p.cniConfDir, HostsDir: p.registryConfigDir}
+	}
+	if err := os.WriteFile(cfgPath, []byte(cfg.TOML()), 0o644); err != nil {
 		return nil, fmt.Errorf("containerd config: %w", err)
 	}
-	c.proc = newProcess("containerd", "containerd", filepath.Join(dir, "containerd.log"), "--config", cfgPath)
+	c.proc = newProcess("containerd", "containerd", filepath.Join(dir, "containerd.log"), "--config", cfgPath, "--log-level", "info")
 	if err := c.start(ctx); err != nil {
 		c.stop()
 		return nil, err
 	}
 	return c, nil
-}
-
-// config renders containerd 1.6's version 2 config.
-func (c *containerdDaemon) config(cri bool, p paths) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "version = 2\nroot = %q\nstate = %q\n", filepath.Join(c.dir, "root"), filepath.Join(c.dir, "state"))
-	fmt.Fprintf(&b, "[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n", c.address, c.address+".ttrpc")
-	fmt.Fprintf(&b, "[debug]\n  level = \"info\"\n")
-	fmt.Fprintf(&b, "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = %q\n", filepath.Join(c.dir, "opt"))
-	if !cri {
-		b.WriteString("disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n")
-		return b.String()
-	}
-	// restrict_oom_score_adj: this machine lacks CAP_SYS_RESOURCE, and runc
-	// fails when a spec asks for an oom_score_adj below containerd's own
-	// (kubelet asks -998 for the sandbox and -997 for Guaranteed pods).
-	// config_path: registry hosts.toml files, which send docker.io and
-	// registry.k8s.io to the in-process test registry.
-	fmt.Fprintf(&b, `[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = %q
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = %q
-    conf_dir = %q
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = %q
-`, sandboxImage, cniBinDir, p.cniConfDir, p.registryConfigDir)
-	return b.String()
 }
 
 // start launches containerd and waits until it serves.
