@@ -4,16 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
-	"strconv"
 	"testing"
-	"time"
 
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podshim/podshim/cri/stats"
+	"github.com/podshim/podshim/critest/testenv"
 )
 
 func TestDescriptors(t *testing.T) {
@@ -50,29 +47,7 @@ func busyCgroup(t *testing.T, r *stats.Reader) string {
 			dirs = append(dirs, d)
 		}
 	}
-	cmd := exec.Command("sh", "-c", `read go; i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exec sleep 30`)
-	stdin, _ := cmd.StdinPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		for _, d := range dirs {
-			for i := 0; i < 50 && os.Remove(d) != nil; i++ {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
-	})
-	stdin.Write([]byte("go\n"))
+	testenv.RunInCgroups(t, dirs, `i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; exec sleep 30`)
 	return rel
 }
 
