@@ -76,7 +76,7 @@ UNIT_PKGS := ./cri/... ./sandbox/... ./server/ ./cmd/podshimd/ ./validate/ ./int
 UNIT_PKGS += ./metrics/ ./tracing/... ./instance/ ./selfcheck/ ./checkpoint/ ./listpage/ ./podresources/ ./podmetrics/
 UNIT_PKGS += ./faultpoint/ ./bench/
 UNIT_PKGS += ./soak/
-UNIT_PKGS += ./critest/catalog/ ./critest/testimage/
+UNIT_PKGS += ./critest/catalog/ ./critest/testimage/ ./critest/containerdconf/
 UNIT_PKGS += ./node-e2e/images/ ./node-e2e/helpers/curl/ ./node-e2e/helpers/nc/ ./node-e2e/helpers/nmeter/
 UNIT_PKGS += ./runtimes/ ./shimgroup/
 
@@ -84,8 +84,13 @@ UNIT_PKGS += ./runtimes/ ./shimgroup/
 # they share the host's cgroups, iptables and CNI state dir.
 INTEGRATION_PKGS := ./network/ ./image/ ./cri/spec/ ./cmd/podshimd/integration/ ./selfcheck/ ./deploy/
 
-# The unit tests run with the race detector.
+# The unit tests run with the race detector. First: every package with
+# tests is in UNIT_PKGS or INTEGRATION_PKGS (the kubelet e2e tests have
+# their own target), or its tests would never run in make test.
 unit:
+	@missing=$$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(UNIT_PKGS) $(INTEGRATION_PKGS) | sort -u | \
+		comm -13 - <($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | sort -u)); \
+	if [ -n "$$missing" ]; then echo "packages with tests in neither UNIT_PKGS nor INTEGRATION_PKGS: $$missing" >&2; exit 1; fi
 	$(GO) test -race -short -count=1 $(UNIT_PKGS)
 
 # RACE=1 builds the podshimd the integration suite runs with -race; the
