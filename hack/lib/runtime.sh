@@ -49,6 +49,7 @@
 #   rt_reclaim_dir              before a run: die when a process still uses $H,
 #                               unmount what an earlier killed run left below it
 #   rt_record_netns             save the current netns names to $H/netns.before
+#                               and the namespace cgroups to $H/cgroups.before
 #   rt_require_free_ports FMT PORT...  die with printf FMT PORT when a port is taken
 #   rt_build_static_helpers DIR NAME... CGO-free, stripped `go build` of
 #                               ./NAME (a package path) into DIR/<basename>
@@ -65,7 +66,8 @@
 #   rt_wait_ready               wait up to 60 s for RuntimeReady and NetworkReady
 #   rt_stop_runtime             `crictl rmp -fa`, stop podshimd, ctr_sweep, stop
 #                               containerd, kill its leftover shims
-#   rt_release_host             unmount below $H, delete $cni_bridge and the netns
+#   rt_release_host             unmount below $H, remove the empty namespace cgroups
+#                               the run made, delete $cni_bridge and the netns
 #                               holding $cni_subnet addresses that the run created
 #   rt_read_skip_list FILE FLAG  fill skip_args with FLAG=REGEX for each
 #                               "REGEX # reason" line of FILE (die without a reason)
@@ -180,6 +182,19 @@ rt_reclaim_dir() {
 
 rt_record_netns() {
 	ip netns list 2>/dev/null | awk '{ print $1 }' >"$H/netns.before"
+	rt_namespace_cgroups >"$H/cgroups.before"
+}
+
+# rt_namespace_cgroups: the top-level cgroups of the run's containerd
+# namespaces (podshim's "podshim", the CRI plugin's "k8s.io") that exist in
+# any hierarchy. runc makes /<namespace>/<id> for a pod without a cgroup
+# parent (critest's); the runtimes remove the pod's cgroup but leave the
+# shared parent.
+rt_namespace_cgroups() {
+	local d
+	for d in /sys/fs/cgroup/podshim /sys/fs/cgroup/k8s.io /sys/fs/cgroup/*/podshim /sys/fs/cgroup/*/k8s.io; do
+		[[ -d $d ]] && echo "$d"
+	done
 }
 
 rt_require_free_ports() {
@@ -346,6 +361,12 @@ rt_release_host() {
 	if ip link show "$cni_bridge" >/dev/null 2>&1; then
 		ip link delete "$cni_bridge" 2>/dev/null || log "ip link delete $cni_bridge failed"
 	fi
+	# A namespace cgroup the run made goes when it is empty (rmdir fails on
+	# a cgroup with children or processes).
+	local d
+	for d in $(rt_namespace_cgroups); do
+		grep -qxF "$d" "$H/cgroups.before" 2>/dev/null || rmdir "$d" 2>/dev/null
+	done
 	# A network namespace that appeared during the run and still holds an
 	# address of the run's subnet is a leftover of this run.
 	local ns
